@@ -1,0 +1,2 @@
+/* placeholder */
+typedef int loki_placeholder_learned;

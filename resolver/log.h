@@ -1,0 +1,41 @@
+/*
+ * Logging: one line per message on stderr, "LEVEL tag: text". The level is
+ * checked before anything is formatted, so a disabled debug line costs one
+ * compare. Per-query lines are never logged at info level or above; they go
+ * through log_queries (JSON lines) instead.
+ */
+#ifndef LOKI_LOG_H
+#define LOKI_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+extern int log_level; /* LOG_ERR .. LOG_DEBUG; default LOG_INFO */
+
+void log_set_level(int level);
+void log_msg(int level, const char *tag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define log_enabled(level) ((level) <= log_level)
+#define log_err(tag, ...)                                                                          \
+	do {                                                                                       \
+		if (log_enabled(LOG_ERR))                                                          \
+			log_msg(LOG_ERR, tag, __VA_ARGS__);                                        \
+	} while (0)
+#define log_warn(tag, ...)                                                                         \
+	do {                                                                                       \
+		if (log_enabled(LOG_WARNING))                                                      \
+			log_msg(LOG_WARNING, tag, __VA_ARGS__);                                    \
+	} while (0)
+#define log_info(tag, ...)                                                                         \
+	do {                                                                                       \
+		if (log_enabled(LOG_INFO))                                                         \
+			log_msg(LOG_INFO, tag, __VA_ARGS__);                                       \
+	} while (0)
+#define log_debug(tag, ...)                                                                        \
+	do {                                                                                       \
+		if (log_enabled(LOG_DEBUG))                                                        \
+			log_msg(LOG_DEBUG, tag, __VA_ARGS__);                                      \
+	} while (0)
+
+#endif

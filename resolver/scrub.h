@@ -1,0 +1,93 @@
+/*
+ * Scrubbing of an upstream answer before it reaches a client or the cache
+ * (DESIGN.md "Policies", RFC 1034 section 3.6.2 for CNAME chains):
+ *
+ *  1. The header must be a response (QR) to a standard query, and the
+ *     question must equal the one we asked (name case-insensitively, type,
+ *     class); otherwise the answer is not ours and is discarded.
+ *  2. Of the answer section only the CNAME chain that starts at the query
+ *     name (at most SCRUB_MAX_CNAMES links, no loops) and the records of the
+ *     query type owned by the chain's last name are kept. Everything else
+ *     (unrelated names, DNAME, RRSIG, NS, additional records) is dropped.
+ *     The authority section keeps only an SOA, and only for a negative
+ *     answer (NXDOMAIN, or NODATA at the end of the chain).
+ *  3. A and AAAA records are removed when the rebinding guard is on and they
+ *     point into loopback, RFC 1918, link-local, CGNAT 100.64/10, 0/8, ULA
+ *     fc00::/7, ::1, fe80::/10, or when the metadata block is on and they
+ *     point into 169.254.0.0/16 or at fd00:ec2::254.
+ *  4. If that leaves no address where there were some, the client gets
+ *     NXDOMAIN + SOA (blocked_ttl) + EDE 17 (Filtered) instead.
+ *
+ * The client's answer is written fresh: the client's ID, RD and CD bits, its
+ * question exactly as it sent it (case preserved), kept records with names
+ * uncompressed (rdata names of CNAME/NS/PTR/MX/SOA decompressed, other rdata
+ * copied as is), and our own OPT when the client sent EDNS. Nothing here
+ * allocates.
+ */
+#ifndef LOKI_SCRUB_H
+#define LOKI_SCRUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns.h"
+#include "wire.h"
+
+#define SCRUB_MAX_ADDRS	 64
+#define SCRUB_MAX_CNAMES 16
+
+struct scrub_opts {
+	bool rebinding_guard;
+	bool block_metadata;
+	uint32_t blocked_ttl;
+};
+
+enum scrub_status {
+	SCRUB_OK = 0,	    /* out holds the client's answer */
+	SCRUB_MISMATCH,	    /* not an answer to our question: ignore it, keep waiting */
+	SCRUB_MALFORMED,    /* an answer to us but unparsable: treat as upstream failure */
+	SCRUB_UPSTREAM_FAIL, /* rcode SERVFAIL, REFUSED, NOTIMP, ...: try the next upstream */
+	SCRUB_TRUNCATED,    /* TC set: retry over TCP */
+};
+
+struct scrub_addr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t addr[16];
+	uint32_t ttl;
+};
+
+struct scrub_cname {
+	uint8_t name[DNS_NAME_MAX]; /* a chain target, lower-case wire form */
+	uint8_t len;
+	uint32_t ttl;
+};
+
+struct scrub_result {
+	enum scrub_status status;
+	uint8_t rcode;	  /* of the client's answer */
+	bool filtered;	  /* addresses were removed (and the answer is NXDOMAIN+EDE 17
+			   * if none remained) */
+	uint32_t min_ttl; /* smallest TTL of the records kept (or SOA minimum when
+			   * negative); UINT32_MAX if nothing was kept */
+	size_t n_addrs;	  /* A/AAAA kept, for publishing */
+	struct scrub_addr addrs[SCRUB_MAX_ADDRS];
+	size_t n_cnames; /* chain targets, in order */
+	struct scrub_cname cnames[SCRUB_MAX_CNAMES];
+};
+
+/*
+ * Scrubs the upstream answer ans (anslen bytes) to query q. On SCRUB_OK the
+ * client answer is in out and *outlen is set (0 if it did not fit in cap:
+ * the caller then answers SERVFAIL). The caller has checked the upstream's
+ * address and the message ID.
+ */
+enum scrub_status scrub_answer(const uint8_t *ans, size_t anslen, const struct dns_query *q,
+			       const struct scrub_opts *o, uint8_t *out, size_t cap, size_t *outlen,
+			       struct scrub_result *res);
+
+/* The address filters of point 3, exposed for tests and the stream. */
+bool scrub_addr_rebinding(int family, const uint8_t *addr);
+bool scrub_addr_metadata(int family, const uint8_t *addr);
+
+#endif
