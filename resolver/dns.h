@@ -6,23 +6,23 @@
 
 #include <stdint.h>
 
-#define DNS_HEADER_LEN	 12
-#define DNS_NAME_MAX	 255 /* wire length, RFC 1035 section 2.3.4 */
-#define DNS_LABEL_MAX	 63
-#define DNS_LABELS_MAX	 127
-#define DNS_UDP_MIN	 512	/* largest UDP answer for a client without EDNS */
-#define DNS_EDNS_SIZE	 1232	/* what we advertise (DNS flag day 2020) */
-#define DNS_TCP_MAX	 65535
-#define DNS_PTR_MAX	 32	/* compression pointers followed per name */
+#define DNS_HEADER_LEN 12
+#define DNS_NAME_MAX   255 /* wire length, RFC 1035 section 2.3.4 */
+#define DNS_LABEL_MAX  63
+#define DNS_LABELS_MAX 127
+#define DNS_UDP_MIN    512  /* largest UDP answer for a client without EDNS */
+#define DNS_EDNS_SIZE  1232 /* what we advertise (DNS flag day 2020) */
+#define DNS_TCP_MAX    65535
+#define DNS_PTR_MAX    32 /* compression pointers followed per name */
 
 /* Header flag bits, in the 16-bit flags word (RFC 1035 section 4.1.1). */
-#define DNS_FLAG_QR 0x8000
-#define DNS_FLAG_AA 0x0400
-#define DNS_FLAG_TC 0x0200
-#define DNS_FLAG_RD 0x0100
-#define DNS_FLAG_RA 0x0080
-#define DNS_FLAG_AD 0x0020
-#define DNS_FLAG_CD 0x0010
+#define DNS_FLAG_QR	  0x8000
+#define DNS_FLAG_AA	  0x0400
+#define DNS_FLAG_TC	  0x0200
+#define DNS_FLAG_RD	  0x0100
+#define DNS_FLAG_RA	  0x0080
+#define DNS_FLAG_AD	  0x0020
+#define DNS_FLAG_CD	  0x0010
 #define DNS_OPCODE(flags) (((flags) >> 11) & 0xf)
 #define DNS_RCODE(flags)  ((flags)&0xf)
 

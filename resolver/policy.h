@@ -24,10 +24,10 @@ enum policy_mode {
 };
 
 enum policy_verdict {
-	VERDICT_ALLOW = 0,    /* forward it */
-	VERDICT_BLOCK,	      /* not on the allowlist (ai-only), or policy none */
-	VERDICT_METADATA,     /* a cloud metadata name and the metadata block is on */
-	VERDICT_DENY,	      /* an explicit deny entry (RPZ "CNAME .") */
+	VERDICT_ALLOW = 0, /* forward it */
+	VERDICT_BLOCK,	   /* not on the allowlist (ai-only), or policy none */
+	VERDICT_METADATA,  /* a cloud metadata name and the metadata block is on */
+	VERDICT_DENY,	   /* an explicit deny entry (RPZ "CNAME .") */
 };
 
 struct policy;

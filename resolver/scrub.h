@@ -23,6 +23,21 @@
  * uncompressed (rdata names of CNAME/NS/PTR/MX/SOA decompressed, other rdata
  * copied as is), and our own OPT when the client sent EDNS. Nothing here
  * allocates.
+ *
+ * Details of the rules above:
+ *  - A header or question too short to read is SCRUB_MISMATCH (it cannot
+ *    be matched); an upstream OPT with a non-zero extended rcode is
+ *    SCRUB_UPSTREAM_FAIL; bytes after the last record are ignored.
+ *  - Every record of every section must parse (owner, RDLENGTH, and the
+ *    RDATA of A, AAAA, CNAME, NS, PTR, MX and SOA), or the answer is
+ *    SCRUB_MALFORMED, even if the bad record would have been dropped.
+ *  - A loop or the link limit ends the chain at a name that still owns a
+ *    CNAME; nothing else is taken from that name (RFC 2181 section 10.1).
+ *  - With NXDOMAIN only the chain and the SOA are kept (RFC 6604).
+ *  - The negative-answer SOA must be owned by the chain's end or one of its
+ *    ancestors; the first such SOA is kept.
+ *  - Addresses beyond SCRUB_MAX_ADDRS are dropped from the answer too, so
+ *    the client never gets an address that was not published.
  */
 #ifndef LOKI_SCRUB_H
 #define LOKI_SCRUB_H
@@ -44,11 +59,11 @@ struct scrub_opts {
 };
 
 enum scrub_status {
-	SCRUB_OK = 0,	    /* out holds the client's answer */
-	SCRUB_MISMATCH,	    /* not an answer to our question: ignore it, keep waiting */
-	SCRUB_MALFORMED,    /* an answer to us but unparsable: treat as upstream failure */
+	SCRUB_OK = 0,	     /* out holds the client's answer */
+	SCRUB_MISMATCH,	     /* not an answer to our question: ignore it, keep waiting */
+	SCRUB_MALFORMED,     /* an answer to us but unparsable: treat as upstream failure */
 	SCRUB_UPSTREAM_FAIL, /* rcode SERVFAIL, REFUSED, NOTIMP, ...: try the next upstream */
-	SCRUB_TRUNCATED,    /* TC set: retry over TCP */
+	SCRUB_TRUNCATED,     /* TC set: retry over TCP */
 };
 
 struct scrub_addr {
@@ -78,9 +93,10 @@ struct scrub_result {
 
 /*
  * Scrubs the upstream answer ans (anslen bytes) to query q. On SCRUB_OK the
- * client answer is in out and *outlen is set (0 if it did not fit in cap:
- * the caller then answers SERVFAIL). The caller has checked the upstream's
- * address and the message ID.
+ * client answer is in out and *outlen is set (0 if it did not fit in cap or
+ * in 65535 bytes: the caller then answers SERVFAIL, and res holds no
+ * addresses or CNAMEs). On any other status *outlen is 0 and res holds
+ * nothing. The caller has checked the upstream's address and the message ID.
  */
 enum scrub_status scrub_answer(const uint8_t *ans, size_t anslen, const struct dns_query *q,
 			       const struct scrub_opts *o, uint8_t *out, size_t cap, size_t *outlen,

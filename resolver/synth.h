@@ -4,9 +4,11 @@
  * blocked path must not touch the heap) and return the message length, or 0
  * if it does not fit in cap.
  *
- * Every answer copies the client's ID, RD and CD bits, sets QR and RA, echoes
- * the question when q->qname_len > 0, and ends with an OPT record (advertising
- * DNS_EDNS_SIZE, DO copied from the query) when the query had EDNS.
+ * Every answer copies the client's ID, opcode, RD and CD bits, sets QR and
+ * RA, echoes the question when q->qname_len > 0, and ends with an OPT record
+ * (advertising DNS_EDNS_SIZE, DO copied from the query) when the query had
+ * EDNS. Records we synthesize are owned by the query name, written as a
+ * compression pointer to the question (offset 12).
  */
 #ifndef LOKI_SYNTH_H
 #define LOKI_SYNTH_H

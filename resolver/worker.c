@@ -1,2 +1,347 @@
-/* placeholder */
-typedef int loki_placeholder_worker;
+/*
+ * Worker threads: one libuv loop each, and the query pipeline that the UDP
+ * and TCP listeners share.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "acl.h"
+#include "log.h"
+#include "query.h"
+#include "server_tcp.h"
+#include "server_udp.h"
+#include "synth.h"
+#include "upstream.h"
+
+/* How long a stopping worker waits for queries and TCP answers in flight. */
+#define WORKER_DRAIN_MS	     3000
+#define WORKER_DRAIN_TICK_MS 50
+/* TTL of the synthesized RFC 8482 HINFO answer to ANY. */
+#define WORKER_ANY_TTL 3600
+
+static int open_socket(const struct netaddr *addr, int type, char *err, size_t errlen)
+{
+	int fd, one = 1;
+	char text[64];
+
+	netaddr_format((const struct sockaddr *)&addr->ss, text, sizeof(text));
+	fd = socket(addr->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	/* SO_REUSEPORT: every worker binds the same address and the kernel
+	 * spreads clients over them. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+		goto fail;
+	if (addr->ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "%s (%s): %s", text, type == SOCK_DGRAM ? "udp" : "tcp",
+		 strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int worker_bind(const struct config *cfg, struct worker_fds *fds, char *err, size_t errlen)
+{
+	size_t i;
+
+	fds->n = cfg->n_listen;
+	fds->udp = calloc(cfg->n_listen, sizeof(int));
+	fds->tcp = calloc(cfg->n_listen, sizeof(int));
+	if (fds->udp == NULL || fds->tcp == NULL) {
+		free(fds->udp);
+		free(fds->tcp);
+		fds->udp = fds->tcp = NULL;
+		fds->n = 0;
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < fds->n; i++)
+		fds->udp[i] = fds->tcp[i] = -1;
+	for (i = 0; i < fds->n; i++) {
+		fds->udp[i] = open_socket(&cfg->listen[i], SOCK_DGRAM, err, errlen);
+		if (fds->udp[i] < 0)
+			goto fail;
+		fds->tcp[i] = open_socket(&cfg->listen[i], SOCK_STREAM, err, errlen);
+		if (fds->tcp[i] < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	worker_fds_close(fds);
+	return -EADDRNOTAVAIL;
+}
+
+void worker_fds_close(struct worker_fds *fds)
+{
+	size_t i;
+
+	for (i = 0; i < fds->n; i++) {
+		if (fds->udp != NULL && fds->udp[i] >= 0)
+			close(fds->udp[i]);
+		if (fds->tcp != NULL && fds->tcp[i] >= 0)
+			close(fds->tcp[i]);
+	}
+	free(fds->udp);
+	free(fds->tcp);
+	fds->udp = fds->tcp = NULL;
+	fds->n = 0;
+}
+
+size_t worker_name_json(const uint8_t *name, size_t len, char *out, size_t cap)
+{
+	char text[4 * DNS_NAME_MAX];
+	size_t n = wire_name_to_text(name, len, text, sizeof(text)), i, o = 0;
+
+	for (i = 0; i < n && o + 2 < cap; i++) {
+		if (text[i] == '\\')
+			out[o++] = '\\';
+		out[o++] = text[i];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* One JSON line on stderr per blocked query (log_queries = blocked|all).
+ * Formatted on the stack: the blocked path allocates nothing. */
+static void log_blocked(struct worker *w, const struct dns_query *q, const struct sockaddr *client,
+			const char *reason)
+{
+	char name[4 * DNS_NAME_MAX], addr[64];
+
+	if (w->shared->cfg->log_queries == LOG_QUERIES_NONE)
+		return;
+	worker_name_json(q->qname_lc, q->qname_len, name, sizeof(name));
+	netaddr_format_ip(client, addr, sizeof(addr));
+	fprintf(stderr,
+		"{\"event\":\"query\",\"client\":\"%s\",\"name\":\"%s\",\"type\":%u,"
+		"\"result\":\"blocked\",\"reason\":\"%s\"}\n",
+		addr, name, q->qtype, reason);
+}
+
+size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
+		     const struct sockaddr *client, struct server_udp *udp, struct tcp_conn *conn,
+		     bool *forwarded)
+{
+	const struct worker_shared *sh = w->shared;
+	const struct config *cfg = sh->cfg;
+	uint8_t *out = w->scratch;
+	size_t cap = sizeof(w->scratch);
+	enum policy_verdict verdict;
+	struct dns_query q;
+	const char *reason;
+	int rcode;
+
+	*forwarded = false;
+	switch (wire_parse_query(pkt, len, &q)) {
+	case WIRE_PARSE_DROP:
+		return 0;
+	case WIRE_PARSE_FORMERR:
+		rcode = DNS_RCODE_FORMERR;
+		goto error;
+	case WIRE_PARSE_NOTIMP:
+		rcode = DNS_RCODE_NOTIMP;
+		goto error;
+	case WIRE_PARSE_BADVERS:
+		rcode = DNS_RCODE_BADVERS;
+		goto error;
+	case WIRE_PARSE_OK:
+		break;
+	}
+	if (!acl_allows(cfg->allow_clients, cfg->n_allow_clients, client)) {
+		rcode = DNS_RCODE_REFUSED;
+		goto error;
+	}
+	/* We forward the Internet class only, and transfer no zones. */
+	if (q.qclass != DNS_CLASS_IN || q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
+		rcode = DNS_RCODE_REFUSED;
+		goto error;
+	}
+
+	verdict = policy_check(sh->policy, q.qname_lc, q.qname_len, q.qname_labels);
+	if (verdict == VERDICT_BLOCK && policy_mode(sh->policy) == POLICY_AI_ONLY &&
+	    learned_contains(sh->learned, q.qname_lc, q.qname_len, uv_hrtime() / 1000000))
+		verdict = VERDICT_ALLOW;
+	if (verdict != VERDICT_ALLOW) {
+		switch (verdict) {
+		case VERDICT_METADATA:
+			reason = "cloud metadata endpoint";
+			break;
+		case VERDICT_DENY:
+			reason = "denied by policy zone";
+			break;
+		default:
+			reason = policy_mode(sh->policy) == POLICY_NONE ? "egress policy none"
+									: "not on the allowlist";
+			break;
+		}
+		log_blocked(w, &q, client, reason);
+		return synth_blocked(&q, cfg->blocked_ttl, DNS_EDE_BLOCKED, reason, out, cap);
+	}
+	/* RFC 8482 section 4.2: answer ANY with a small synthesized HINFO. */
+	if (q.qtype == DNS_TYPE_ANY)
+		return synth_any(&q, WORKER_ANY_TTL, out, cap);
+
+	if (query_start(w, &q, client, udp, conn) != 0) {
+		rcode = DNS_RCODE_SERVFAIL;
+		goto error;
+	}
+	*forwarded = true;
+	return 0;
+error:
+	return synth_error(&q, rcode,
+			   rcode == DNS_RCODE_REFUSED ? DNS_EDE_PROHIBITED : DNS_EDE_NONE, NULL,
+			   out, cap);
+}
+
+void worker_check_drained(struct worker *w)
+{
+	if (!w->stopping || w->n_queries > 0 || w->conns != NULL)
+		return;
+	if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
+		uv_close((uv_handle_t *)&w->drain_timer, NULL);
+}
+
+static void worker_drain_tick(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	struct query *qr, *next;
+
+	if (!w->forced && uv_now(&w->loop) >= w->drain_deadline) {
+		/* The deadline passed: answer what is left SERVFAIL and close
+		 * the connections that still wait for answers. */
+		w->forced = true;
+		log_warn("worker", "drain deadline passed with %zu queries in flight",
+			 w->n_queries);
+		for (qr = w->queries; qr != NULL; qr = next) {
+			next = qr->next;
+			query_abort(qr);
+		}
+		tcp_conns_close_all(w);
+	}
+	worker_check_drained(w);
+}
+
+static void worker_stop_cb(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	size_t i;
+
+	w->stopping = true;
+	uv_close((uv_handle_t *)&w->stop_async, NULL);
+	for (i = 0; i < w->n_udp; i++)
+		server_udp_close(w->udp[i]);
+	for (i = 0; i < w->n_tcp; i++)
+		server_tcp_close(w->tcp[i]);
+	w->n_udp = w->n_tcp = 0;
+	tcp_conns_drain(w);
+	w->drain_deadline = uv_now(&w->loop) + WORKER_DRAIN_MS;
+	uv_timer_start(&w->drain_timer, worker_drain_tick, WORKER_DRAIN_TICK_MS,
+		       WORKER_DRAIN_TICK_MS);
+	worker_check_drained(w);
+}
+
+static void worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+/* Closes whatever worker_start opened and runs the loop until the close
+ * callbacks have run, so that the loop can be closed. */
+static void worker_unwind(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n_udp; i++)
+		server_udp_close(w->udp[i]);
+	for (i = 0; i < w->n_tcp; i++)
+		server_tcp_close(w->tcp[i]);
+	w->n_udp = w->n_tcp = 0;
+	uv_close((uv_handle_t *)&w->stop_async, NULL);
+	uv_close((uv_handle_t *)&w->drain_timer, NULL);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&w->loop);
+}
+
+/*
+ * The listeners are opened here, on the calling thread, before the worker's
+ * thread exists: nothing else touches the loop yet, and errors reach the
+ * caller synchronously.
+ */
+int worker_start(struct worker *w)
+{
+	size_t i;
+	int rc;
+
+	w->udp = calloc(w->fds.n ? w->fds.n : 1, sizeof(*w->udp));
+	w->tcp = calloc(w->fds.n ? w->fds.n : 1, sizeof(*w->tcp));
+	if (w->udp == NULL || w->tcp == NULL)
+		return -ENOMEM;
+	rc = uv_loop_init(&w->loop);
+	if (rc != 0)
+		return rc;
+	uv_async_init(&w->loop, &w->stop_async, worker_stop_cb);
+	w->stop_async.data = w;
+	uv_timer_init(&w->loop, &w->drain_timer);
+	w->drain_timer.data = w;
+	for (i = 0; i < w->fds.n; i++) {
+		rc = server_udp_open(w, w->fds.udp[i], &w->udp[w->n_udp]);
+		if (rc != 0)
+			goto fail;
+		w->fds.udp[i] = -1; /* owned by the listener now */
+		w->n_udp++;
+		rc = server_tcp_open(w, w->fds.tcp[i], &w->tcp[w->n_tcp]);
+		if (rc != 0)
+			goto fail;
+		w->fds.tcp[i] = -1;
+		w->n_tcp++;
+	}
+	rc = uv_thread_create(&w->thread, worker_main, w);
+	if (rc != 0)
+		goto fail;
+	w->started = true;
+	return 0;
+fail:
+	worker_unwind(w);
+	return rc;
+}
+
+void worker_stop(struct worker *w)
+{
+	if (w->started)
+		uv_async_send(&w->stop_async);
+}
+
+void worker_join(struct worker *w)
+{
+	int rc;
+
+	if (w->started) {
+		uv_thread_join(&w->thread);
+		rc = uv_loop_close(&w->loop);
+		if (rc != 0)
+			log_err("worker", "worker %u: loop not empty at exit: %s", w->index,
+				uv_strerror(rc));
+		w->started = false;
+	}
+	worker_fds_close(&w->fds);
+	free(w->udp);
+	free(w->tcp);
+	w->udp = NULL;
+	w->tcp = NULL;
+}

@@ -62,7 +62,8 @@ static int run_path(const char *path, unsigned *count)
 		char sub[4096];
 
 		if (ents[i]->d_name[0] != '.' &&
-		    (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, ents[i]->d_name) < sizeof(sub) &&
+		    (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, ents[i]->d_name) <
+			    sizeof(sub) &&
 		    run_path(sub, count) != 0)
 			rc = -1;
 		free(ents[i]);
