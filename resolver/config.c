@@ -813,6 +813,7 @@ enum {
 	OPT_FOREGROUND,
 	OPT_CHECK_CONFIG,
 	OPT_VERSION,
+	OPT_REQUIRE_UNPRIVILEGED,
 };
 
 static const struct option long_opts[] = {
@@ -824,6 +825,7 @@ static const struct option long_opts[] = {
 	{"foreground", no_argument, NULL, OPT_FOREGROUND},
 	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	{"version", no_argument, NULL, OPT_VERSION},
+	{"require-unprivileged", no_argument, NULL, OPT_REQUIRE_UNPRIVILEGED},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -850,6 +852,8 @@ static const char *opt_name(int val)
 		return "--check-config";
 	case OPT_VERSION:
 		return "--version";
+	case OPT_REQUIRE_UNPRIVILEGED:
+		return "--require-unprivileged";
 	default:
 		return "?";
 	}
@@ -923,6 +927,9 @@ static int parse_argv(struct builder *b, int argc, char **argv, struct config_cl
 			continue;
 		case OPT_CHECK_CONFIG:
 			cli->check_config = true;
+			continue;
+		case OPT_REQUIRE_UNPRIVILEGED:
+			cli->require_unprivileged = true;
 			continue;
 		case OPT_LISTEN:
 			id = KEY_LISTEN;

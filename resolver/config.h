@@ -89,6 +89,7 @@ struct config_cli {
 	const char *file; /* -c FILE */
 	bool foreground;
 	bool check_config;
+	bool require_unprivileged; /* refuse to serve as root without `user` */
 	bool version;
 	bool help;
 };

@@ -4,18 +4,22 @@
 #include "autoconfig.h" /* PACKAGE_VERSION */
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "config.h"
 #include "log.h"
 #include "policy.h"
+#include "snapshot.h"
 #include "worker.h"
-#include "zones.h"
 
 extern char **environ;
 
@@ -44,6 +48,9 @@ static const char usage_text[] =
 	"                          supervisors: systemd, Docker, Kubernetes)\n"
 	"      --check-config      validate the configuration, print it and exit:\n"
 	"                          0 if valid, 2 if not\n"
+	"      --require-unprivileged\n"
+	"                          refuse to serve as root unless `user` is set (the\n"
+	"                          resolver then binds its sockets and drops to it)\n"
 	"      --version           print the version and exit\n"
 	"  -h, --help              print this help and exit\n"
 	"\n"
@@ -60,7 +67,10 @@ static const char usage_text[] =
 	"                               LOKI_UPSTREAM, LOKI_ALLOW_CLIENTS (lists are\n"
 	"                               comma-separated), LOKI_BLOCKED_TTL, LOKI_THREADS\n"
 	"\n"
-	"Signals: SIGTERM and SIGINT stop accepting queries, finish those in flight\n"
+	"Signals: SIGHUP reloads the configuration file, the environment given at\n"
+	"start and the zone files into a new snapshot; a broken configuration is\n"
+	"logged and the old one kept. listen, threads, user and cache_size need a\n"
+	"restart. SIGTERM and SIGINT stop accepting queries, finish those in flight\n"
 	"and exit 0.\n"
 	"\n"
 	"Exit status: 0 after a clean stop, 1 if the resolver cannot start (for\n"
@@ -68,52 +78,29 @@ static const char usage_text[] =
 	"\n"
 	"See README.md for every config key and its default.\n";
 
+/* Serve-stale keeps expired answers this long (RFC 8767 section 5 suggests
+ * one to three days). */
+#define STALE_WINDOW_S 86400
+
 struct app {
-	struct config *cfg;
-	struct policy *policy;
+	int argc;
+	char **argv;
+	struct snapshot *snap; /* the newest configuration */
 	struct worker_shared shared;
 	struct worker *workers;
 	unsigned n_workers;
 	uv_loop_t loop;
 	uv_signal_t sig_term, sig_int, sig_hup;
+	bool stopping;
 };
-
-/* Builds the name policy from the compiled-in zone, the zone files and
- * allowed_hosts. Returns 0 or a negative errno with err set. */
-static int build_policy(const struct config *cfg, struct policy **out, char *err, size_t errlen)
-{
-	struct policy *p;
-	size_t i;
-	int rc;
-
-	*out = NULL;
-	p = policy_new(cfg->egress_policy, cfg->block_metadata_endpoint);
-	if (p == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	rc = zones_load_text(p, zones_builtin_ai_apis, strlen(zones_builtin_ai_apis),
-			     "built-in zones/ai-apis.rpz", err, errlen);
-	for (i = 0; rc == 0 && i < cfg->n_zones; i++)
-		rc = zones_load_file(p, cfg->zones[i], err, errlen);
-	for (i = 0; rc == 0 && i < cfg->n_allowed_hosts; i++) {
-		rc = policy_allow_text(p, cfg->allowed_hosts[i]);
-		if (rc != 0)
-			snprintf(err, errlen, "allowed_hosts: %s: %s", cfg->allowed_hosts[i],
-				 strerror(-rc));
-	}
-	if (rc != 0) {
-		policy_free(p);
-		return rc;
-	}
-	*out = p;
-	return 0;
-}
 
 static void app_stop(struct app *app)
 {
 	unsigned i;
 
+	if (app->stopping)
+		return;
+	app->stopping = true;
 	for (i = 0; i < app->n_workers; i++)
 		worker_stop(&app->workers[i]);
 	uv_close((uv_handle_t *)&app->sig_term, NULL);
@@ -121,46 +108,161 @@ static void app_stop(struct app *app)
 	uv_close((uv_handle_t *)&app->sig_hup, NULL);
 }
 
+static bool still_allowed(const uint8_t *name, size_t len, void *arg)
+{
+	const struct policy *p = arg;
+
+	return policy_check(p, name, len, 0) == VERDICT_ALLOW;
+}
+
+static bool netaddrs_equal(const struct netaddr *a, size_t na, const struct netaddr *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (!netaddr_equal((const struct sockaddr *)&a[i].ss,
+				   (const struct sockaddr *)&b[i].ss))
+			return false;
+	return true;
+}
+
+/*
+ * SIGHUP: build a new snapshot from the same command line and environment;
+ * if it validates, hand it to every worker (each swaps it in between two
+ * queries, so no query is lost), forget learned CNAME targets and drop the
+ * cached answers of names the new policy does not allow.
+ */
+static void app_reload(struct app *app)
+{
+	struct snapshot *snap = NULL;
+	const struct config *old, *cfg;
+	struct config_cli cli;
+	char err[1024];
+	size_t flushed;
+	unsigned i;
+
+	if (snapshot_build(app->argc, app->argv, environ, "/etc/resolv.conf", &snap, &cli, err,
+			   sizeof(err)) != 0 ||
+	    snap == NULL) {
+		log_err("main", "reload failed, keeping configuration %u: %s",
+			app->snap->generation, err);
+		return;
+	}
+	old = app->snap->cfg;
+	cfg = snap->cfg;
+	snap->generation = app->snap->generation + 1;
+	if (!netaddrs_equal(old->listen, old->n_listen, cfg->listen, cfg->n_listen) ||
+	    old->threads != cfg->threads || old->cache_size != cfg->cache_size ||
+	    (old->user == NULL) != (cfg->user == NULL) ||
+	    (old->user != NULL && strcmp(old->user, cfg->user) != 0))
+		log_warn("main", "listen, threads, cache_size and user changes take effect "
+				 "only after a restart");
+	for (i = 0; i < app->n_workers; i++)
+		worker_post_snapshot(&app->workers[i], snap);
+	learned_clear(app->shared.learned);
+	flushed = cache_flush_if(app->shared.cache, still_allowed, snap->policy);
+	snapshot_unref(app->snap);
+	app->snap = snap;
+	log_info("main",
+		 "reloaded configuration %u: policy %s, %zu allowlist entries, "
+		 "%zu cached answers dropped",
+		 snap->generation, policy_mode_name(cfg->egress_policy), policy_count(snap->policy),
+		 flushed);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct app *app = h->data;
 
 	if (signum == SIGHUP) {
-		log_warn("main", "SIGHUP: configuration reload is not implemented yet; "
-				 "restart the resolver to apply changes");
+		log_info("main", "SIGHUP: reloading configuration");
+		app_reload(app);
 		return;
 	}
 	log_info("main", "%s: draining and stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	app_stop(app);
 }
 
+/*
+ * Drops root for `user` once every socket is bound (port 53 needs root or
+ * CAP_NET_BIND_SERVICE only for bind). Setting a non-zero real, effective
+ * and saved UID clears every capability (capabilities(7), "Effect of user
+ * ID changes on capabilities"); no_new_privs keeps it so.
+ */
+static int drop_privileges(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	gid_t gid;
+
+	errno = 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		snprintf(err, errlen, "user %s: %s", user,
+			 errno ? strerror(errno) : "no such user");
+		return -ENOENT;
+	}
+	gid = pw->pw_gid;
+	if (geteuid() == 0 && setgroups(1, &gid) != 0)
+		goto fail;
+	if (setgid(gid) != 0 || setuid(pw->pw_uid) != 0)
+		goto fail;
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		snprintf(err, errlen, "user %s: could regain root after dropping it", user);
+		return -EPERM;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "user %s: %s", user, strerror(errno));
+	return -errno;
+}
+
 static int run(struct app *app)
 {
-	const struct config *cfg = app->cfg;
+	const struct config *cfg = app->snap->cfg;
+	struct worker_shared *sh = &app->shared;
 	char err[512], addr[64];
 	unsigned i;
 	int rc = 0;
 
-	app->shared.cfg = cfg;
-	app->shared.policy = app->policy;
-	app->shared.learned = learned_new(65536);
-	atomic_init(&app->shared.tcp_clients, 0);
+	sh->learned = learned_new(65536);
+	sh->cache = cache_new(cfg->cache_size, cfg->serve_stale ? STALE_WINDOW_S : 0);
+	sh->inflight = inflight_new();
+	cookie_secret_init(&sh->cookie_secret);
+	atomic_init(&sh->tcp_clients, 0);
 	app->n_workers = cfg->threads;
 	app->workers = calloc(app->n_workers, sizeof(*app->workers));
-	if (app->shared.learned == NULL || app->workers == NULL) {
+	if (sh->learned == NULL || sh->cache == NULL || sh->inflight == NULL ||
+	    app->workers == NULL) {
 		log_err("main", "out of memory");
 		return 1;
 	}
-	/* Bind every socket before any thread starts: a listen address that
-	 * cannot be bound stops the start-up with one clear message. */
+	sh->workers = app->workers;
+	sh->n_workers = app->n_workers;
+	/* Bind every socket before any thread starts and before dropping
+	 * privileges: a listen address that cannot be bound stops the start-up
+	 * with one clear message. */
 	for (i = 0; i < app->n_workers; i++) {
 		app->workers[i].index = i;
-		app->workers[i].shared = &app->shared;
+		app->workers[i].shared = sh;
+		app->workers[i].snap = app->snap;
+		snapshot_ref(app->snap);
 		if (worker_bind(cfg, &app->workers[i].fds, err, sizeof(err)) != 0) {
 			log_err("main", "cannot listen on %s", err);
 			rc = 1;
 			goto out;
 		}
+	}
+	if (cfg->user != NULL) {
+		if (drop_privileges(cfg->user, err, sizeof(err)) != 0) {
+			log_err("main", "cannot drop privileges: %s", err);
+			rc = 1;
+			goto out;
+		}
+		log_info("main", "running as user %s", cfg->user);
 	}
 	for (i = 0; i < app->n_workers; i++) {
 		int wrc = worker_start(&app->workers[i]);
@@ -176,12 +278,11 @@ static int run(struct app *app)
 		log_info("main", "listening on %s (udp, tcp)", addr);
 	}
 	log_info("main", "policy %s, %zu allowlist entries, %zu upstreams, %u threads",
-		 policy_mode_name(cfg->egress_policy), policy_count(app->policy), cfg->n_upstream,
-		 cfg->threads);
+		 policy_mode_name(cfg->egress_policy), policy_count(app->snap->policy),
+		 cfg->n_upstream, cfg->threads);
 	uv_run(&app->loop, UV_RUN_DEFAULT);
 out:
-	if (rc != 0 && !uv_is_closing((uv_handle_t *)&app->sig_term))
-		app_stop(app);
+	app_stop(app);
 	for (i = 0; i < app->n_workers; i++)
 		worker_join(&app->workers[i]);
 	uv_run(&app->loop, UV_RUN_DEFAULT);
@@ -198,13 +299,15 @@ int main(int argc, char **argv)
 	int rc;
 
 	memset(&app, 0, sizeof(app));
+	app.argc = argc;
+	app.argv = argv;
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "loki-resolver: libsodium cannot initialise\n");
 		return 1;
 	}
-	rc = config_build(argc, argv, environ, "/etc/resolv.conf", &app.cfg, &cli, err,
-			  sizeof(err));
+	rc = snapshot_build(argc, argv, environ, "/etc/resolv.conf", &app.snap, &cli, err,
+			    sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "loki-resolver: %s\n", err);
 		fprintf(stderr, "Try 'loki-resolver --help' for more information.\n");
@@ -212,26 +315,25 @@ int main(int argc, char **argv)
 	}
 	if (cli.help) {
 		fputs(usage_text, stdout);
-		config_free(app.cfg);
 		return 0;
 	}
 	if (cli.version) {
 		printf("loki-resolver %s\n", PACKAGE_VERSION);
-		config_free(app.cfg);
 		return 0;
-	}
-	rc = build_policy(app.cfg, &app.policy, err, sizeof(err));
-	if (rc != 0) {
-		fprintf(stderr, "loki-resolver: %s\n", err);
-		config_free(app.cfg);
-		return 2;
 	}
 	if (cli.check_config) {
-		config_print(app.cfg, stdout);
-		printf("# configuration OK: %zu allowlist entries\n", policy_count(app.policy));
-		policy_free(app.policy);
-		config_free(app.cfg);
+		config_print(app.snap->cfg, stdout);
+		printf("# configuration OK: %zu allowlist entries\n",
+		       policy_count(app.snap->policy));
+		snapshot_unref(app.snap);
 		return 0;
+	}
+	if (cli.require_unprivileged && geteuid() == 0 && app.snap->cfg->user == NULL) {
+		fprintf(stderr, "loki-resolver: running as root without `user` "
+				"(--require-unprivileged): set user = NAME, or run as a "
+				"non-root user with CAP_NET_BIND_SERVICE\n");
+		snapshot_unref(app.snap);
+		return 2;
 	}
 
 	uv_loop_init(&app.loop);
@@ -248,8 +350,9 @@ int main(int argc, char **argv)
 	if (uv_loop_close(&app.loop) != 0)
 		log_err("main", "main loop not empty at exit");
 	free(app.workers);
+	cache_free(app.shared.cache);
+	inflight_free(app.shared.inflight);
 	learned_free(app.shared.learned);
-	policy_free(app.policy);
-	config_free(app.cfg);
+	snapshot_unref(app.snap);
 	return rc;
 }

@@ -1,9 +1,11 @@
 /*
- * Forwarded queries: upstream failover, scrubbing, answering the client.
+ * Forwarded queries: coalescing, upstream failover, scrubbing, caching,
+ * serve-stale and answering the client.
  */
 #include "query.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,14 +17,15 @@
 #include "upstream.h"
 #include "worker.h"
 
-static uint64_t now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
+/* A waiting query gives up this long after its owner's full failover time. */
+#define QUERY_WAIT_SLACK_MS 500
 
 static void query_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct query *qr = h->data;
+
+	snapshot_unref(qr->snap);
+	free(qr);
 }
 
 /* Unlinks the query, releases its connection and frees it (via the timer's
@@ -47,10 +50,9 @@ static void query_finish(struct query *qr)
 		worker_check_drained(w);
 }
 
-/* Sends msg (in w->scratch or elsewhere) to the client and finishes. */
-static void query_respond(struct query *qr, const uint8_t *msg, size_t len)
+/* Sends msg to the client, truncated to its UDP limit, and finishes. */
+static void query_send(struct query *qr, const uint8_t *msg, size_t len)
 {
-	qr->state = QUERY_SENDING;
 	if (qr->udp != NULL) {
 		uint8_t small[DNS_UDP_MIN + DNS_NAME_MAX];
 
@@ -69,29 +71,117 @@ static void query_respond(struct query *qr, const uint8_t *msg, size_t len)
 	query_finish(qr);
 }
 
-static void query_servfail(struct query *qr, int ede, const char *text)
+/* Answers the client from ans (rendered for it), or SERVFAIL if ans is NULL. */
+static void query_respond(struct query *qr, struct answer *ans, bool stale)
 {
-	uint8_t buf[DNS_UDP_MIN + DNS_NAME_MAX];
-	size_t len = synth_error(&qr->q, DNS_RCODE_SERVFAIL, ede, text, buf, sizeof(buf));
+	struct worker *w = qr->w;
+	struct worker_stats *st = &w->shared->stats;
+	size_t len = 0;
 
-	query_respond(qr, buf, len);
+	if (qr->prefetch) {
+		query_finish(qr);
+		return;
+	}
+	if (ans != NULL)
+		len = answer_render(ans, &qr->q, worker_now_ms(), stale, w->scratch,
+				    sizeof(w->scratch));
+	if (len == 0) {
+		len = synth_error(&qr->q, DNS_RCODE_SERVFAIL, DNS_EDE_NO_REACHABLE_AUTHORITY,
+				  "no upstream answered", w->scratch, sizeof(w->scratch));
+		atomic_fetch_add_explicit(&st->servfail, 1, memory_order_relaxed);
+	} else if (stale) {
+		atomic_fetch_add_explicit(&st->stale, 1, memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&st->allowed, 1, memory_order_relaxed);
+	}
+	query_send(qr, w->scratch, len);
+}
+
+/* Answers this worker's waiting queries for key. */
+static void deliver_local(struct worker *w, const struct cache_key *key, struct answer *ans,
+			  bool stale)
+{
+	struct query *qr, *next;
+
+	for (qr = w->queries; qr != NULL; qr = next) {
+		next = qr->next;
+		if (qr->state == QUERY_WAITING && inflight_key_equal(&qr->key, key))
+			query_respond(qr, ans, stale);
+	}
+}
+
+void query_deliver_post(struct worker *w, const struct worker_post *post)
+{
+	struct cache_key key = {
+		.name = post->name,
+		.name_len = post->name_len,
+		.qtype = post->qtype,
+		.qclass = post->qclass,
+		.do_bit = post->do_bit,
+	};
+
+	deliver_local(w, &key, post->ans, post->stale);
+}
+
+/*
+ * The owner is done (ans NULL: it failed): release the key, hand the answer
+ * to every worker with waiting queries, then answer our own client.
+ */
+static void owner_complete(struct query *qr, struct answer *ans, bool stale)
+{
+	struct worker *w = qr->w;
+	struct worker_shared *sh = w->shared;
+	uint64_t mask = inflight_done(sh->inflight, &qr->key, qr->key_hash);
+	unsigned i;
+
+	upstream_cancel(qr);
+	uv_timer_stop(&qr->timer);
+	for (i = 0; i < sh->n_workers && mask != 0; i++) {
+		if (!(mask & ((uint64_t)1 << i)))
+			continue;
+		mask &= ~((uint64_t)1 << i);
+		if (i == w->index)
+			deliver_local(w, &qr->key, ans, stale);
+		else
+			worker_post_answer(&sh->workers[i], &qr->key, ans, stale);
+	}
+	query_respond(qr, ans, stale);
+}
+
+/* Every upstream failed: serve stale if allowed and cached (RFC 8767),
+ * else SERVFAIL. */
+static void query_all_failed(struct query *qr)
+{
+	struct worker *w = qr->w;
+	struct answer *ans = NULL;
+
+	if (qr->snap->cfg->serve_stale &&
+	    cache_lookup(w->shared->cache, &qr->key, worker_now_ms(), &ans, NULL) != CACHE_MISS) {
+		owner_complete(qr, ans, true);
+		answer_unref(ans);
+		return;
+	}
+	owner_complete(qr, NULL, false);
 }
 
 static void query_timeout(uv_timer_t *t);
 
 /* Starts an attempt at the current upstream, moving on past upstreams that
- * cannot even be tried; SERVFAIL when none is left. */
+ * cannot even be tried. */
 static void query_try(struct query *qr)
 {
-	const struct config *cfg = qr->w->shared->cfg;
+	const struct config *cfg = qr->snap->cfg;
+	struct worker_stats *st = &qr->w->shared->stats;
 
 	while (qr->upstream_idx < cfg->n_upstream) {
 		int rc = upstream_start(qr);
 
 		if (rc == 0) {
+			atomic_fetch_add_explicit(&st->upstream_queries, 1, memory_order_relaxed);
 			uv_timer_start(&qr->timer, query_timeout, cfg->upstream_timeout_ms, 0);
 			return;
 		}
+		atomic_fetch_add_explicit(&st->upstream_errors, 1, memory_order_relaxed);
 		if (log_enabled(LOG_WARNING)) {
 			char addr[64];
 
@@ -102,11 +192,12 @@ static void query_try(struct query *qr)
 		qr->upstream_idx++;
 		qr->over_tcp = false;
 	}
-	query_servfail(qr, DNS_EDE_NO_REACHABLE_AUTHORITY, "no upstream answered");
+	query_all_failed(qr);
 }
 
 static void query_next(struct query *qr)
 {
+	atomic_fetch_add_explicit(&qr->w->shared->stats.upstream_errors, 1, memory_order_relaxed);
 	upstream_cancel(qr);
 	uv_timer_stop(&qr->timer);
 	qr->upstream_idx++;
@@ -118,6 +209,12 @@ static void query_timeout(uv_timer_t *t)
 {
 	struct query *qr = t->data;
 
+	if (qr->state == QUERY_WAITING) {
+		/* The owner never answered in time (it runs the same failover
+		 * we would): give up like it would have. */
+		query_respond(qr, NULL, false);
+		return;
+	}
 	if (qr->state != QUERY_UPSTREAM)
 		return;
 	log_debug("upstream", "upstream %zu timed out", qr->upstream_idx);
@@ -134,11 +231,11 @@ void query_upstream_failed(struct query *qr, const char *why)
 
 static void query_log(struct query *qr, int rcode, bool filtered)
 {
-	const struct config *cfg = qr->w->shared->cfg;
+	const struct config *cfg = qr->snap->cfg;
 	char name[4 * DNS_NAME_MAX], client[64];
 
-	if (cfg->log_queries != LOG_QUERIES_ALL &&
-	    !(filtered && cfg->log_queries == LOG_QUERIES_BLOCKED))
+	if (qr->prefetch || cfg->log_queries == LOG_QUERIES_NONE ||
+	    (cfg->log_queries == LOG_QUERIES_BLOCKED && !filtered))
 		return;
 	worker_name_json(qr->q.qname_lc, qr->q.qname_len, name, sizeof(name));
 	netaddr_format_ip((const struct sockaddr *)&qr->client.ss, client, sizeof(client));
@@ -146,26 +243,37 @@ static void query_log(struct query *qr, int rcode, bool filtered)
 		"{\"event\":\"query\",\"client\":\"%s\",\"name\":\"%s\",\"type\":%u,"
 		"\"result\":\"%s\",\"rcode\":%d,\"ms\":%llu}\n",
 		client, name, qr->q.qtype, filtered ? "filtered" : "allowed", rcode,
-		(unsigned long long)(now_ms() - qr->started_ms));
+		(unsigned long long)(worker_now_ms() - qr->started_ms));
 }
 
 bool query_upstream_reply(struct query *qr, const uint8_t *msg, size_t len)
 {
 	struct worker *w = qr->w;
-	const struct config *cfg = w->shared->cfg;
-	bool ai_only = policy_mode(w->shared->policy) == POLICY_AI_ONLY;
+	const struct config *cfg = qr->snap->cfg;
+	bool ai_only = policy_mode(qr->snap->policy) == POLICY_AI_ONLY;
 	struct scrub_opts opts = {
 		.rebinding_guard = cfg->rebinding_guard && ai_only,
 		.block_metadata = cfg->block_metadata_endpoint,
 		.blocked_ttl = cfg->blocked_ttl,
 	};
 	struct scrub_result res;
+	struct dns_query neutral;
+	struct answer *ans;
+	uint64_t now = worker_now_ms();
 	size_t outlen = 0;
 	size_t i;
 
 	if (qr->state != QUERY_UPSTREAM)
 		return false;
-	switch (scrub_answer(msg, len, &qr->q, &opts, w->scratch, sizeof(w->scratch), &outlen,
+	/* Scrub into the client-neutral form the cache keeps: ID 0, the name
+	 * in lower case, no EDNS; answer_render adapts it to each client. */
+	neutral = qr->q;
+	neutral.hdr.id = 0;
+	neutral.hdr.flags = 0;
+	memcpy(neutral.qname, neutral.qname_lc, neutral.qname_len);
+	neutral.edns = false;
+	neutral.cookie_out_len = 0;
+	switch (scrub_answer(msg, len, &neutral, &opts, w->scratch, sizeof(w->scratch), &outlen,
 			     &res)) {
 	case SCRUB_MISMATCH:
 		log_debug("upstream", "ignoring an answer to another question");
@@ -186,51 +294,69 @@ bool query_upstream_reply(struct query *qr, const uint8_t *msg, size_t len)
 		query_next(qr);
 		return true;
 	case SCRUB_UPSTREAM_FAIL:
-		log_debug("upstream", "upstream %zu answered rcode %u", qr->upstream_idx,
-			  (unsigned)DNS_RCODE(wire_get_id(msg + 2)));
+		log_debug("upstream", "upstream %zu answered with an error", qr->upstream_idx);
 		query_next(qr);
 		return true;
 	case SCRUB_OK:
 		break;
 	}
-	upstream_cancel(qr);
-	uv_timer_stop(&qr->timer);
-	if (outlen == 0) {
-		query_servfail(qr, DNS_EDE_OTHER, "answer too large");
+	ans = outlen > 0 ? answer_new(w->scratch, outlen, &res, cfg->min_ttl, cfg->max_ttl, now)
+			 : NULL;
+	if (ans == NULL) {
+		log_warn("upstream", "answer too large or out of memory");
+		owner_complete(qr, NULL, false);
 		return true;
 	}
+	/* RFC 2308: NXDOMAIN and NODATA are cached too, for their SOA's
+	 * negative TTL; other rcodes never reach here as a success. */
+	if (ans->ttl > 0 && (ans->rcode == DNS_RCODE_NOERROR || ans->rcode == DNS_RCODE_NXDOMAIN))
+		cache_store(w->shared->cache, &qr->key, ans);
 	/* A CNAME target of an allowed answer is allowed for the CNAME's TTL
 	 * (DESIGN.md, "Policies"), unless the answer was filtered away. */
 	if (ai_only && !(res.filtered && res.n_addrs == 0)) {
-		uint64_t now = now_ms();
-
 		for (i = 0; i < res.n_cnames; i++)
 			learned_add(w->shared->learned, res.cnames[i].name, res.cnames[i].len,
 				    res.cnames[i].ttl, now);
 	}
 	query_log(qr, res.rcode, res.filtered);
-	query_respond(qr, w->scratch, outlen);
+	owner_complete(qr, ans, false);
+	answer_unref(ans);
 	return true;
 }
 
 int query_start(struct worker *w, const struct dns_query *q, const struct sockaddr *client,
-		struct server_udp *udp, struct tcp_conn *conn)
+		struct server_udp *udp, struct tcp_conn *conn, bool prefetch)
 {
+	struct worker_shared *sh = w->shared;
+	const struct config *cfg = w->snap->cfg;
+	struct answer *ans = NULL;
 	struct query *qr;
+	int rc;
 
 	qr = calloc(1, sizeof(*qr));
 	if (qr == NULL)
 		return -ENOMEM;
 	qr->w = w;
 	qr->q = *q;
+	qr->prefetch = prefetch;
+	worker_cache_key(&qr->q, &qr->key);
+	qr->key_hash = cache_key_hash(sh->cache, &qr->key);
+	rc = inflight_join(sh->inflight, &qr->key, qr->key_hash, w->index);
+	if (rc < 0 || (rc == 0 && prefetch)) {
+		/* A prefetch for a key already being resolved is not needed. */
+		free(qr);
+		return rc < 0 ? rc : 0;
+	}
+	qr->snap = w->snap;
+	snapshot_ref(qr->snap);
 	qr->udp = udp;
 	qr->conn = conn;
-	qr->started_ms = now_ms();
-	memcpy(&qr->client.ss, client,
-	       client->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					     : sizeof(struct sockaddr_in));
-	qr->client.len = client->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						       : sizeof(struct sockaddr_in);
+	qr->started_ms = worker_now_ms();
+	if (client != NULL) {
+		qr->client.len = client->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							       : sizeof(struct sockaddr_in);
+		memcpy(&qr->client.ss, client, qr->client.len);
+	}
 	uv_timer_init(&w->loop, &qr->timer);
 	qr->timer.data = qr;
 	qr->next = w->queries;
@@ -240,7 +366,26 @@ int query_start(struct worker *w, const struct dns_query *q, const struct sockad
 	w->n_queries++;
 	if (conn != NULL)
 		tcp_conn_ref(conn);
+
+	if (rc == 0) {
+		qr->state = QUERY_WAITING;
+		atomic_fetch_add_explicit(&sh->stats.coalesced, 1, memory_order_relaxed);
+		uv_timer_start(&qr->timer, query_timeout,
+			       (uint64_t)cfg->upstream_timeout_ms * (cfg->n_upstream + 1) +
+				       QUERY_WAIT_SLACK_MS,
+			       0);
+		return 0;
+	}
 	qr->state = QUERY_UPSTREAM;
+	if (prefetch) {
+		atomic_fetch_add_explicit(&sh->stats.prefetches, 1, memory_order_relaxed);
+	} else if (cache_lookup(sh->cache, &qr->key, qr->started_ms, &ans, NULL) == CACHE_FRESH) {
+		/* Another owner stored it between our miss and our join. */
+		owner_complete(qr, ans, false);
+		answer_unref(ans);
+		return 0;
+	}
+	answer_unref(ans);
 	query_try(qr);
 	return 0;
 }
@@ -248,5 +393,7 @@ int query_start(struct worker *w, const struct dns_query *q, const struct sockad
 void query_abort(struct query *qr)
 {
 	if (qr->state == QUERY_UPSTREAM)
-		query_servfail(qr, DNS_EDE_OTHER, "resolver shutting down");
+		owner_complete(qr, NULL, false);
+	else if (qr->state == QUERY_WAITING)
+		query_respond(qr, NULL, false);
 }

@@ -213,7 +213,7 @@ static void listener_accept(uv_stream_t *ls, int status)
 {
 	struct server_tcp *s = ls->data;
 	struct worker *w = s->w;
-	const struct config *cfg = w->shared->cfg;
+	const struct config *cfg = w->snap->cfg;
 	struct tcp_conn *c;
 	int namelen = sizeof(struct sockaddr_storage);
 	unsigned prev;

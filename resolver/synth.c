@@ -102,13 +102,20 @@ static size_t synth_ede_text_len(const char *text)
 }
 
 /*
- * The OPT pseudo-record (RFC 6891 section 6.1.2) with an optional Extended
- * DNS Error option (RFC 8914 section 2):
+ * The OPT pseudo-record (RFC 6891 section 6.1.2) with an optional COOKIE
+ * option (RFC 7873 section 4) and an optional Extended DNS Error option
+ * (RFC 8914 section 2), in that order:
  *
  *   NAME  0 (root)                  TYPE  41
  *   CLASS DNS_EDNS_SIZE             TTL   EXTENDED-RCODE(8) VERSION(8) DO(1) Z(15)
  *   RDLEN
  *
+ *     +---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+
+ *     |                       OPTION-CODE = 10                        |
+ *     +---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+
+ *     |                    OPTION-LENGTH = 8..40                      |
+ *     +---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+
+ *     /         Client Cookie (8) | Server Cookie (0, 8..32)          /
  *     +---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+
  *     |                       OPTION-CODE = 15                        |
  *     +---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+---+
@@ -121,6 +128,9 @@ static size_t synth_ede_text_len(const char *text)
  *
  * We speak EDNS version 0 only, so VERSION is 0 (also in a BADVERS answer,
  * RFC 6891 section 6.1.3). DO is copied from the query (RFC 3225 section 3).
+ * The COOKIE option carries what the server put in q->cookie_out (see
+ * cookie.h): the client cookie and a fresh server cookie, which RFC 7873
+ * sections 5.2.3 to 5.2.5 have the server return in its answer.
  */
 void synth_put_opt(struct wire_writer *w, const struct dns_query *q, uint8_t ext_rcode, int ede,
 		   const char *ede_text)
@@ -137,6 +147,11 @@ void synth_put_opt(struct wire_writer *w, const struct dns_query *q, uint8_t ext
 	wire_put_u32(w, (uint32_t)ext_rcode << 24 | (q->edns_do ? DNS_EDNS_DO : 0));
 	rdlen_at = w->pos;
 	wire_put_u16(w, 0);
+	if (q->cookie_out_len > 0 && q->cookie_out_len <= sizeof(q->cookie_out)) {
+		wire_put_u16(w, DNS_EDNS_OPT_COOKIE);
+		wire_put_u16(w, q->cookie_out_len);
+		wire_put_bytes(w, q->cookie_out, q->cookie_out_len);
+	}
 	if (ede >= 0 && ede <= 0xffff) {
 		size_t tlen = synth_ede_text_len(ede_text);
 

@@ -271,7 +271,7 @@ static int start_tcp(struct upstream_attempt *a, uv_loop_t *loop)
 
 int upstream_start(struct query *qr)
 {
-	const struct config *cfg = qr->w->shared->cfg;
+	const struct config *cfg = qr->snap->cfg;
 	struct upstream_attempt *a;
 	int rc;
 

@@ -327,6 +327,7 @@ enum wire_parse wire_parse_query(const uint8_t *pkt, size_t len, struct dns_quer
 	q->edns_version = 0;
 	q->edns_udp_size = 0;
 	q->cookie_len = 0;
+	q->cookie_out_len = 0;
 	q->question_len = 0;
 	wire_cursor_init(&c, pkt, len);
 	wire_read_header(&c, &q->hdr);

@@ -101,6 +101,10 @@ struct dns_query {
 	uint16_t edns_udp_size; /* as sent by the client, raised to 512 */
 	uint8_t cookie_len;	/* 0, or 8..40 bytes of the COOKIE option */
 	uint8_t cookie[40];
+	/* Set by the server before answering (cookie.h): client cookie +
+	 * our server cookie, echoed in the OPT of every answer. */
+	uint8_t cookie_out_len;
+	uint8_t cookie_out[24];
 };
 
 /* Result of wire_parse_query. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acl.h"
@@ -122,7 +123,7 @@ static void log_blocked(struct worker *w, const struct dns_query *q, const struc
 {
 	char name[4 * DNS_NAME_MAX], addr[64];
 
-	if (w->shared->cfg->log_queries == LOG_QUERIES_NONE)
+	if (w->snap->cfg->log_queries == LOG_QUERIES_NONE)
 		return;
 	worker_name_json(q->qname_lc, q->qname_len, name, sizeof(name));
 	netaddr_format_ip(client, addr, sizeof(addr));
@@ -132,17 +133,53 @@ static void log_blocked(struct worker *w, const struct dns_query *q, const struc
 		addr, name, q->qtype, reason);
 }
 
+void worker_cache_key(const struct dns_query *q, struct cache_key *key)
+{
+	key->name = q->qname_lc;
+	key->name_len = q->qname_len;
+	key->qtype = q->qtype;
+	key->qclass = q->qclass;
+	key->do_bit = q->edns_do;
+}
+
+/* Adds our server cookie to q's answers when the client sent a cookie
+ * (RFC 7873 section 5.2); a missing or bad cookie is never an error. */
+static void worker_cookie(struct worker *w, struct dns_query *q, const struct sockaddr *client)
+{
+	size_t n = 0;
+
+	if (q->cookie_len == 0)
+		return;
+	cookie_check(&w->shared->cookie_secret, q->cookie, q->cookie_len, client,
+		     (uint32_t)time(NULL), q->cookie_out, &n);
+	q->cookie_out_len = (uint8_t)n;
+}
+
+/* Truncates an answer that does not fit the UDP client's limit. */
+static size_t worker_fit(struct worker *w, const struct dns_query *q, size_t len, bool udp)
+{
+	if (udp && len > wire_query_udp_limit(q))
+		return synth_truncated(q, w->scratch, sizeof(w->scratch));
+	return len;
+}
+
 size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 		     const struct sockaddr *client, struct server_udp *udp, struct tcp_conn *conn,
 		     bool *forwarded)
 {
-	const struct worker_shared *sh = w->shared;
-	const struct config *cfg = sh->cfg;
+	struct worker_shared *sh = w->shared;
+	struct worker_stats *st = &sh->stats;
+	const struct config *cfg = w->snap->cfg;
+	const struct policy *policy = w->snap->policy;
 	uint8_t *out = w->scratch;
 	size_t cap = sizeof(w->scratch);
 	enum policy_verdict verdict;
+	struct cache_key key;
+	struct answer *ans = NULL;
 	struct dns_query q;
 	const char *reason;
+	bool prefetch = false;
+	uint64_t now;
 	int rcode;
 
 	*forwarded = false;
@@ -162,18 +199,22 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 		break;
 	}
 	if (!acl_allows(cfg->allow_clients, cfg->n_allow_clients, client)) {
+		atomic_fetch_add_explicit(&st->refused, 1, memory_order_relaxed);
 		rcode = DNS_RCODE_REFUSED;
 		goto error;
 	}
+	worker_cookie(w, &q, client);
 	/* We forward the Internet class only, and transfer no zones. */
 	if (q.qclass != DNS_CLASS_IN || q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
+		atomic_fetch_add_explicit(&st->refused, 1, memory_order_relaxed);
 		rcode = DNS_RCODE_REFUSED;
 		goto error;
 	}
 
-	verdict = policy_check(sh->policy, q.qname_lc, q.qname_len, q.qname_labels);
-	if (verdict == VERDICT_BLOCK && policy_mode(sh->policy) == POLICY_AI_ONLY &&
-	    learned_contains(sh->learned, q.qname_lc, q.qname_len, uv_hrtime() / 1000000))
+	now = worker_now_ms();
+	verdict = policy_check(policy, q.qname_lc, q.qname_len, q.qname_labels);
+	if (verdict == VERDICT_BLOCK && policy_mode(policy) == POLICY_AI_ONLY &&
+	    learned_contains(sh->learned, q.qname_lc, q.qname_len, now))
 		verdict = VERDICT_ALLOW;
 	if (verdict != VERDICT_ALLOW) {
 		switch (verdict) {
@@ -184,18 +225,47 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 			reason = "denied by policy zone";
 			break;
 		default:
-			reason = policy_mode(sh->policy) == POLICY_NONE ? "egress policy none"
-									: "not on the allowlist";
+			reason = policy_mode(policy) == POLICY_NONE ? "egress policy none"
+								    : "not on the allowlist";
 			break;
 		}
-		log_blocked(w, &q, client, reason);
-		return synth_blocked(&q, cfg->blocked_ttl, DNS_EDE_BLOCKED, reason, out, cap);
+		atomic_fetch_add_explicit(&st->blocked, 1, memory_order_relaxed);
+		if (cfg->log_queries != LOG_QUERIES_NONE)
+			log_blocked(w, &q, client, reason);
+		return worker_fit(
+			w, &q,
+			synth_blocked(&q, cfg->blocked_ttl, DNS_EDE_BLOCKED, reason, out, cap),
+			udp != NULL);
 	}
 	/* RFC 8482 section 4.2: answer ANY with a small synthesized HINFO. */
-	if (q.qtype == DNS_TYPE_ANY)
-		return synth_any(&q, WORKER_ANY_TTL, out, cap);
+	if (q.qtype == DNS_TYPE_ANY) {
+		atomic_fetch_add_explicit(&st->allowed, 1, memory_order_relaxed);
+		return worker_fit(w, &q, synth_any(&q, WORKER_ANY_TTL, out, cap), udp != NULL);
+	}
 
-	if (query_start(w, &q, client, udp, conn) != 0) {
+	worker_cache_key(&q, &key);
+	if (cache_lookup(sh->cache, &key, now, &ans, &prefetch) == CACHE_FRESH) {
+		size_t alen = answer_render(ans, &q, now, false, out, cap);
+
+		answer_unref(ans);
+		atomic_fetch_add_explicit(&st->cache_hits, 1, memory_order_relaxed);
+		if (alen > 0) {
+			atomic_fetch_add_explicit(&st->allowed, 1, memory_order_relaxed);
+			/* A hot entry close to expiry is refreshed in the
+			 * background, so hot names never see a miss. The
+			 * answer is in scratch already; the prefetch does not
+			 * touch it until the upstream replies. */
+			if (prefetch)
+				query_start(w, &q, NULL, NULL, NULL, true);
+			return worker_fit(w, &q, alen, udp != NULL);
+		}
+	} else {
+		/* A stale entry is used only if every upstream fails. */
+		answer_unref(ans);
+		atomic_fetch_add_explicit(&st->cache_misses, 1, memory_order_relaxed);
+	}
+
+	if (query_start(w, &q, client, udp, conn, false) != 0) {
 		rcode = DNS_RCODE_SERVFAIL;
 		goto error;
 	}
@@ -213,6 +283,86 @@ void worker_check_drained(struct worker *w)
 		return;
 	if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
 		uv_close((uv_handle_t *)&w->drain_timer, NULL);
+	/* Nothing waits for mail any more: refuse further posts before the
+	 * handle goes, so no other thread signals a closed handle. */
+	uv_mutex_lock(&w->mail_lock);
+	w->mail_closed = true;
+	uv_mutex_unlock(&w->mail_lock);
+	if (!uv_is_closing((uv_handle_t *)&w->mail_async))
+		uv_close((uv_handle_t *)&w->mail_async, NULL);
+}
+
+static void worker_mail(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	struct snapshot *snap;
+	struct worker_post *posts, *p, *next;
+
+	uv_mutex_lock(&w->mail_lock);
+	snap = w->mail_snap;
+	posts = w->mail_posts;
+	w->mail_snap = NULL;
+	w->mail_posts = NULL;
+	uv_mutex_unlock(&w->mail_lock);
+	if (snap != NULL) {
+		snapshot_unref(w->snap);
+		w->snap = snap;
+		log_debug("worker", "worker %u serves configuration %u", w->index,
+			  snap->generation);
+	}
+	for (p = posts; p != NULL; p = next) {
+		next = p->next;
+		query_deliver_post(w, p);
+		answer_unref(p->ans);
+		free(p);
+	}
+}
+
+void worker_post_snapshot(struct worker *w, struct snapshot *s)
+{
+	struct snapshot *old = NULL;
+
+	snapshot_ref(s);
+	uv_mutex_lock(&w->mail_lock);
+	if (w->mail_closed) {
+		old = s;
+	} else {
+		old = w->mail_snap;
+		w->mail_snap = s;
+		uv_async_send(&w->mail_async);
+	}
+	uv_mutex_unlock(&w->mail_lock);
+	snapshot_unref(old);
+}
+
+void worker_post_answer(struct worker *w, const struct cache_key *key, struct answer *ans,
+			bool stale)
+{
+	struct worker_post *p = malloc(sizeof(*p));
+
+	/* Without memory the waiters time out and answer SERVFAIL. */
+	if (p == NULL)
+		return;
+	p->ans = ans;
+	if (ans != NULL)
+		answer_ref(ans);
+	p->stale = stale;
+	p->qtype = key->qtype;
+	p->qclass = key->qclass;
+	p->do_bit = key->do_bit;
+	p->name_len = key->name_len;
+	memcpy(p->name, key->name, key->name_len);
+	uv_mutex_lock(&w->mail_lock);
+	if (w->mail_closed) {
+		uv_mutex_unlock(&w->mail_lock);
+		answer_unref(p->ans);
+		free(p);
+		return;
+	}
+	p->next = w->mail_posts;
+	w->mail_posts = p;
+	uv_async_send(&w->mail_async);
+	uv_mutex_unlock(&w->mail_lock);
 }
 
 static void worker_drain_tick(uv_timer_t *t)
@@ -273,9 +423,11 @@ static void worker_unwind(struct worker *w)
 		server_tcp_close(w->tcp[i]);
 	w->n_udp = w->n_tcp = 0;
 	uv_close((uv_handle_t *)&w->stop_async, NULL);
+	uv_close((uv_handle_t *)&w->mail_async, NULL);
 	uv_close((uv_handle_t *)&w->drain_timer, NULL);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
+	uv_mutex_destroy(&w->mail_lock);
 }
 
 /*
@@ -292,11 +444,18 @@ int worker_start(struct worker *w)
 	w->tcp = calloc(w->fds.n ? w->fds.n : 1, sizeof(*w->tcp));
 	if (w->udp == NULL || w->tcp == NULL)
 		return -ENOMEM;
-	rc = uv_loop_init(&w->loop);
+	rc = uv_mutex_init(&w->mail_lock);
 	if (rc != 0)
 		return rc;
+	rc = uv_loop_init(&w->loop);
+	if (rc != 0) {
+		uv_mutex_destroy(&w->mail_lock);
+		return rc;
+	}
 	uv_async_init(&w->loop, &w->stop_async, worker_stop_cb);
 	w->stop_async.data = w;
+	uv_async_init(&w->loop, &w->mail_async, worker_mail);
+	w->mail_async.data = w;
 	uv_timer_init(&w->loop, &w->drain_timer);
 	w->drain_timer.data = w;
 	for (i = 0; i < w->fds.n; i++) {
@@ -329,6 +488,7 @@ void worker_stop(struct worker *w)
 
 void worker_join(struct worker *w)
 {
+	struct worker_post *p, *next;
 	int rc;
 
 	if (w->started) {
@@ -338,7 +498,19 @@ void worker_join(struct worker *w)
 			log_err("worker", "worker %u: loop not empty at exit: %s", w->index,
 				uv_strerror(rc));
 		w->started = false;
+		/* Mail that arrived after the last callback. */
+		for (p = w->mail_posts; p != NULL; p = next) {
+			next = p->next;
+			answer_unref(p->ans);
+			free(p);
+		}
+		w->mail_posts = NULL;
+		snapshot_unref(w->mail_snap);
+		w->mail_snap = NULL;
+		uv_mutex_destroy(&w->mail_lock);
 	}
+	snapshot_unref(w->snap);
+	w->snap = NULL;
 	worker_fds_close(&w->fds);
 	free(w->udp);
 	free(w->tcp);

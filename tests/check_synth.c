@@ -511,6 +511,81 @@ START_TEST(put_opt_counts)
 }
 END_TEST
 
+/*
+ * The COOKIE option (RFC 7873 section 4) the server prepared in cookie_out
+ * comes first in the OPT, before the EDE option, with exactly those bytes;
+ * with cookie_out_len 0 there is none.
+ */
+START_TEST(put_opt_cookie)
+{
+	const struct edns_opts e = {.edns = true};
+	const char *text = "blocked by policy";
+	size_t tlen = strlen(text);
+	struct dns_query q;
+	uint8_t buf[512];
+	size_t len, cap, i;
+	const uint8_t *b;
+	ldns_pkt *p;
+	ldns_rdf *d;
+
+	ck_assert_int_eq(mk_query(&q, "evil.example.", LDNS_RR_TYPE_A, &e, 0), WIRE_PARSE_OK);
+	ck_assert_uint_eq(q.cookie_out_len, 0);
+	for (i = 0; i < sizeof(q.cookie_out); i++)
+		q.cookie_out[i] = (uint8_t)(0xa0 + i);
+	q.cookie_out_len = sizeof(q.cookie_out);
+
+	len = synth_blocked(&q, 30, DNS_EDE_BLOCKED, text, buf, sizeof(buf));
+	p = parse(buf, len);
+	ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ck_assert_uint_eq(raw_arcount(buf, len), 1);
+	d = ldns_pkt_edns_data(p);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(ldns_rdf_size(d), 4 + 24 + 6 + tlen);
+	b = ldns_rdf_data(d);
+	ck_assert_uint_eq(b[0] << 8 | b[1], 10);
+	ck_assert_uint_eq(b[2] << 8 | b[3], 24);
+	ck_assert_mem_eq(b + 4, q.cookie_out, 24);
+	ck_assert_uint_eq(b[28] << 8 | b[29], 15);
+	ck_assert_uint_eq((size_t)(b[30] << 8 | b[31]), 2 + tlen);
+	ck_assert_uint_eq(b[32] << 8 | b[33], DNS_EDE_BLOCKED);
+	ck_assert_mem_eq(b + 34, text, tlen);
+	ldns_pkt_free(p);
+	for (cap = 0; cap < len; cap++)
+		ck_assert_uint_eq(synth_blocked(&q, 30, DNS_EDE_BLOCKED, text, buf, cap), 0);
+
+	/* A client-only length (8 bytes) is echoed as given, without EDE. */
+	q.cookie_out_len = 8;
+	len = synth_error(&q, DNS_RCODE_SERVFAIL, DNS_EDE_NONE, NULL, buf, sizeof(buf));
+	p = parse(buf, len);
+	d = ldns_pkt_edns_data(p);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(ldns_rdf_size(d), 4 + 8);
+	ck_assert_mem_eq(ldns_rdf_data(d), "\x00\x0a\x00\x08", 4);
+	ck_assert_mem_eq(ldns_rdf_data(d) + 4, q.cookie_out, 8);
+	ldns_pkt_free(p);
+
+	/* No cookie to echo: the OPT holds the EDE option alone. */
+	q.cookie_out_len = 0;
+	len = synth_blocked(&q, 30, DNS_EDE_BLOCKED, text, buf, sizeof(buf));
+	p = parse(buf, len);
+	check_ede(p, DNS_EDE_BLOCKED, text);
+	ldns_pkt_free(p);
+	len = synth_truncated(&q, buf, sizeof(buf));
+	p = parse(buf, len);
+	check_ede(p, -1, NULL);
+	ldns_pkt_free(p);
+
+	/* Without EDNS there is no OPT, so no cookie either. */
+	q.cookie_out_len = sizeof(q.cookie_out);
+	q.edns = false;
+	len = synth_truncated(&q, buf, sizeof(buf));
+	ck_assert_uint_eq(raw_arcount(buf, len), 0);
+	p = parse(buf, len);
+	ck_assert(!ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+}
+END_TEST
+
 static Suite *synth_suite(void)
 {
 	Suite *s = suite_create("synth");
@@ -530,6 +605,7 @@ static Suite *synth_suite(void)
 	tcase_add_test(tc, any_hinfo);
 	tcase_add_test(tc, truncated_answer);
 	tcase_add_test(tc, put_opt_counts);
+	tcase_add_test(tc, put_opt_cookie);
 	suite_add_tcase(s, tc);
 	return s;
 }
