@@ -87,10 +87,12 @@ static void setup(void)
 	setup_with("LOKI_NETWORK_EGRESS_POLICY=ai-only", "LOKI_LOG_QUERIES=none");
 }
 
+#if COUNT_ALLOCS
 static void setup_logging(void)
 {
 	setup_with("LOKI_NETWORK_EGRESS_POLICY=ai-only", "LOKI_LOG_QUERIES=blocked");
 }
+#endif
 
 static void teardown(void)
 {
