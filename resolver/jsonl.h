@@ -29,8 +29,8 @@ struct jsonl_field {
 	enum jsonl_type type;
 	const char *str; /* JSONL_STRING: unescaped, NUL-terminated (may hold no NUL) */
 	size_t str_len;
-	uint64_t num;	 /* JSONL_NUMBER: 0 .. 2^53 - 1 */
-	bool b;		 /* JSONL_BOOL */
+	uint64_t num; /* JSONL_NUMBER: 0 .. 2^53 - 1 */
+	bool b;	      /* JSONL_BOOL */
 };
 
 struct jsonl_object {

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "policy.h"
 #include "snapshot.h"
+#include "stream.h"
 #include "worker.h"
 
 extern char **environ;
@@ -89,10 +90,30 @@ struct app {
 	struct worker_shared shared;
 	struct worker *workers;
 	unsigned n_workers;
+	unsigned n_started;
 	uv_loop_t loop;
 	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t stop_poll; /* waits for the workers to drain */
 	bool stopping;
 };
+
+/*
+ * Once every worker has drained, nothing publishes any more: the stream
+ * (which kept serving acks for held replies meanwhile) closes, and with it
+ * the main loop's last handles.
+ */
+static void app_poll_stopped(uv_timer_t *t)
+{
+	struct app *app = t->data;
+	unsigned i;
+
+	for (i = 0; i < app->n_started; i++)
+		if (!atomic_load(&app->workers[i].finished))
+			return;
+	uv_close((uv_handle_t *)&app->stop_poll, NULL);
+	stream_close(app->shared.stream);
+	app->shared.stream = NULL;
+}
 
 static void app_stop(struct app *app)
 {
@@ -106,6 +127,9 @@ static void app_stop(struct app *app)
 	uv_close((uv_handle_t *)&app->sig_term, NULL);
 	uv_close((uv_handle_t *)&app->sig_int, NULL);
 	uv_close((uv_handle_t *)&app->sig_hup, NULL);
+	uv_timer_init(&app->loop, &app->stop_poll);
+	app->stop_poll.data = app;
+	uv_timer_start(&app->stop_poll, app_poll_stopped, 0, 20);
 }
 
 static bool still_allowed(const uint8_t *name, size_t len, void *arg)
@@ -140,7 +164,7 @@ static void app_reload(struct app *app)
 	const struct config *old, *cfg;
 	struct config_cli cli;
 	char err[1024];
-	size_t flushed;
+	size_t flushed, revoked;
 	unsigned i;
 
 	if (snapshot_build(app->argc, app->argv, environ, "/etc/resolv.conf", &snap, &cli, err,
@@ -163,13 +187,25 @@ static void app_reload(struct app *app)
 		worker_post_snapshot(&app->workers[i], snap);
 	learned_clear(app->shared.learned);
 	flushed = cache_flush_if(app->shared.cache, still_allowed, snap->policy);
+	stream_set_policy(app->shared.stream, policy_mode_name(cfg->egress_policy));
+	revoked = stream_revoke(app->shared.stream, snap->policy);
 	snapshot_unref(app->snap);
 	app->snap = snap;
 	log_info("main",
 		 "reloaded configuration %u: policy %s, %zu allowlist entries, "
-		 "%zu cached answers dropped",
+		 "%zu cached answers dropped, %zu addresses revoked",
 		 snap->generation, policy_mode_name(cfg->egress_policy), policy_count(snap->policy),
-		 flushed);
+		 flushed, revoked);
+}
+
+/* The stream's acked watermark moved: held replies may go out. */
+static void on_watermark(void *arg)
+{
+	struct app *app = arg;
+	unsigned i;
+
+	for (i = 0; i < app->n_started; i++)
+		worker_post_watermark(&app->workers[i]);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -256,6 +292,16 @@ static int run(struct app *app)
 			goto out;
 		}
 	}
+	if (cfg->fwsync_socket != NULL) {
+		if (stream_open(&app->loop, cfg->fwsync_socket,
+				policy_mode_name(cfg->egress_policy), on_watermark, app,
+				&sh->stream, err, sizeof(err)) != 0) {
+			log_err("main", "cannot open the address stream: %s", err);
+			rc = 1;
+			goto out;
+		}
+		log_info("main", "publishing addresses on %s", cfg->fwsync_socket);
+	}
 	if (cfg->user != NULL) {
 		if (drop_privileges(cfg->user, err, sizeof(err)) != 0) {
 			log_err("main", "cannot drop privileges: %s", err);
@@ -272,6 +318,7 @@ static int run(struct app *app)
 			rc = 1;
 			goto out;
 		}
+		app->n_started = i + 1;
 	}
 	for (i = 0; i < cfg->n_listen; i++) {
 		netaddr_format((const struct sockaddr *)&cfg->listen[i].ss, addr, sizeof(addr));
@@ -283,9 +330,10 @@ static int run(struct app *app)
 	uv_run(&app->loop, UV_RUN_DEFAULT);
 out:
 	app_stop(app);
+	uv_run(&app->loop, UV_RUN_DEFAULT);
 	for (i = 0; i < app->n_workers; i++)
 		worker_join(&app->workers[i]);
-	uv_run(&app->loop, UV_RUN_DEFAULT);
+	app->n_started = 0;
 	if (rc == 0)
 		log_info("main", "stopped");
 	return rc;

@@ -13,6 +13,7 @@
 #include "scrub.h"
 #include "server_tcp.h"
 #include "server_udp.h"
+#include "stream.h"
 #include "synth.h"
 #include "upstream.h"
 #include "worker.h"
@@ -24,6 +25,7 @@ static void query_closed(uv_handle_t *h)
 {
 	struct query *qr = h->data;
 
+	answer_unref(qr->held);
 	snapshot_unref(qr->snap);
 	free(qr);
 }
@@ -148,6 +150,82 @@ static void owner_complete(struct query *qr, struct answer *ans, bool stale)
 	query_respond(qr, ans, stale);
 }
 
+static void query_hold_timeout(uv_timer_t *t);
+
+/*
+ * Publishes the answer's addresses on the address stream, then completes,
+ * unless fwsync_wait_ms asks to hold a reply that published new addresses
+ * until every acking subscriber (the firewall agent) has acked them: then
+ * the client cannot connect before its address is admitted. A stale answer
+ * republishes its addresses with the stale TTL (RFC 8767 keeps them usable).
+ */
+static void owner_finish(struct query *qr, struct answer *ans, bool stale)
+{
+	struct worker_shared *sh = qr->w->shared;
+	const struct config *cfg = qr->snap->cfg;
+	uint64_t pubid = 0;
+
+	upstream_cancel(qr);
+	uv_timer_stop(&qr->timer);
+	if (ans != NULL && ans->n_addrs > 0 && sh->stream != NULL) {
+		struct scrub_addr addrs[SCRUB_MAX_ADDRS];
+		size_t i, n = ans->n_addrs < SCRUB_MAX_ADDRS ? ans->n_addrs : SCRUB_MAX_ADDRS;
+
+		memcpy(addrs, ans->addrs, n * sizeof(addrs[0]));
+		for (i = 0; stale && i < n; i++)
+			addrs[i].ttl = ANSWER_STALE_TTL;
+		pubid = stream_publish(sh->stream, qr->q.qname_lc, qr->q.qname_len, addrs, n,
+				       worker_now_ms());
+	}
+	if (pubid != 0 && cfg->fwsync_wait_ms > 0 && !qr->prefetch &&
+	    stream_acked(sh->stream) < pubid) {
+		qr->state = QUERY_HOLDING;
+		qr->held = ans;
+		answer_ref(ans);
+		qr->held_stale = stale;
+		qr->hold_pubid = pubid;
+		uv_timer_start(&qr->timer, query_hold_timeout, cfg->fwsync_wait_ms, 0);
+		return;
+	}
+	owner_complete(qr, ans, stale);
+}
+
+static void query_unhold(struct query *qr)
+{
+	struct answer *ans = qr->held;
+
+	qr->held = NULL;
+	qr->state = QUERY_UPSTREAM;
+	owner_complete(qr, ans, qr->held_stale);
+	answer_unref(ans);
+}
+
+static void query_hold_timeout(uv_timer_t *t)
+{
+	struct query *qr = t->data;
+
+	if (qr->state != QUERY_HOLDING)
+		return;
+	atomic_fetch_add_explicit(&qr->w->shared->stats.fwsync_wait_timeouts, 1,
+				  memory_order_relaxed);
+	query_unhold(qr);
+}
+
+void query_release_held(struct worker *w)
+{
+	struct query *qr, *next;
+	uint64_t acked;
+
+	if (w->shared->stream == NULL)
+		return;
+	acked = stream_acked(w->shared->stream);
+	for (qr = w->queries; qr != NULL; qr = next) {
+		next = qr->next;
+		if (qr->state == QUERY_HOLDING && qr->hold_pubid <= acked)
+			query_unhold(qr);
+	}
+}
+
 /* Every upstream failed: serve stale if allowed and cached (RFC 8767),
  * else SERVFAIL. */
 static void query_all_failed(struct query *qr)
@@ -157,7 +235,7 @@ static void query_all_failed(struct query *qr)
 
 	if (qr->snap->cfg->serve_stale &&
 	    cache_lookup(w->shared->cache, &qr->key, worker_now_ms(), &ans, NULL) != CACHE_MISS) {
-		owner_complete(qr, ans, true);
+		owner_finish(qr, ans, true);
 		answer_unref(ans);
 		return;
 	}
@@ -319,7 +397,7 @@ bool query_upstream_reply(struct query *qr, const uint8_t *msg, size_t len)
 				    res.cnames[i].ttl, now);
 	}
 	query_log(qr, res.rcode, res.filtered);
-	owner_complete(qr, ans, false);
+	owner_finish(qr, ans, false);
 	answer_unref(ans);
 	return true;
 }
@@ -372,7 +450,7 @@ int query_start(struct worker *w, const struct dns_query *q, const struct sockad
 		atomic_fetch_add_explicit(&sh->stats.coalesced, 1, memory_order_relaxed);
 		uv_timer_start(&qr->timer, query_timeout,
 			       (uint64_t)cfg->upstream_timeout_ms * (cfg->n_upstream + 1) +
-				       QUERY_WAIT_SLACK_MS,
+				       cfg->fwsync_wait_ms + QUERY_WAIT_SLACK_MS,
 			       0);
 		return 0;
 	}
@@ -392,7 +470,9 @@ int query_start(struct worker *w, const struct dns_query *q, const struct sockad
 
 void query_abort(struct query *qr)
 {
-	if (qr->state == QUERY_UPSTREAM)
+	if (qr->state == QUERY_HOLDING)
+		query_unhold(qr);
+	else if (qr->state == QUERY_UPSTREAM)
 		owner_complete(qr, NULL, false);
 	else if (qr->state == QUERY_WAITING)
 		query_respond(qr, NULL, false);

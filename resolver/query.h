@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "answer.h"
 #include "cache.h"
 #include "netaddr.h"
 #include "snapshot.h"
@@ -36,6 +37,7 @@ struct upstream_attempt;
 enum query_state {
 	QUERY_UPSTREAM = 0, /* owner: an attempt is in flight */
 	QUERY_WAITING,	    /* waiting for the owner of the same key */
+	QUERY_HOLDING,	    /* owner with its answer, waiting for the firewall's acks */
 	QUERY_DONE,	    /* answered; freed in the timer's close callback */
 };
 
@@ -56,6 +58,9 @@ struct query {
 	size_t upstream_idx;	      /* index into cfg->upstream of the current attempt */
 	bool over_tcp;		      /* the current attempt uses TCP (after TC) */
 	uint64_t started_ms;
+	struct answer *held; /* QUERY_HOLDING: the answer (a reference) */
+	bool held_stale;
+	uint64_t hold_pubid; /* QUERY_HOLDING: the stream event to be acked */
 };
 
 /*
@@ -75,6 +80,10 @@ void query_upstream_failed(struct query *qr, const char *why);
 
 /* Answers this worker's queries waiting for post's key. */
 void query_deliver_post(struct worker *w, const struct worker_post *post);
+
+/* Releases the worker's held answers whose addresses every acking
+ * subscriber has acked (after a watermark move). */
+void query_release_held(struct worker *w);
 
 /* Worker shutdown after the drain deadline: answer SERVFAIL and finish. */
 void query_abort(struct query *qr);

@@ -11,7 +11,8 @@
  *  3. the CNAME chain from the query name, one scan of the answer section
  *     per link (at most SCRUB_MAX_CNAMES scans);
  *  4. writing: the chain, then the records of the query type at the chain's
- *     end (filtered), then for a negative answer the zone's SOA.
+ *     end (A/AAAA filtered, SVCB/HTTPS hints rewritten), then for a negative
+ *     answer the zone's SOA.
  */
 #include "scrub.h"
 
@@ -42,6 +43,13 @@ struct scrub_msg {
 	size_t ns_start;
 };
 
+/* SvcParamKeys we read (RFC 9460 section 14.3.2). */
+enum scrub_svc_key {
+	SCRUB_SVC_MANDATORY = 0,
+	SCRUB_SVC_IPV4HINT = 4,
+	SCRUB_SVC_IPV6HINT = 6,
+};
+
 /* Reads the record at the cursor, leaving the cursor after its RDATA. */
 static bool scrub_read_rr(struct wire_cursor *c, struct scrub_rr *rr)
 {
@@ -66,6 +74,43 @@ static struct wire_cursor scrub_at(const struct scrub_msg *m, size_t offset)
 }
 
 /*
+ * SVCB and HTTPS RDATA (RFC 9460 section 2.2), with the cursor at its start
+ * and end the offset just after it:
+ *
+ *     +----------------+------------------+---------------------------------+
+ *     | SvcPriority(16)| TargetName       | SvcParams                       |
+ *     +----------------+------------------+---------------------------------+
+ *     SvcParam:  | SvcParamKey(16) | SvcParamValue length(16) | value |
+ *
+ * TargetName must not be compressed (RFC 9460 section 2.2), but a pointer is
+ * accepted as in any other name and the name is written out uncompressed.
+ * The keys must be strictly increasing (section 2.2), every value must lie
+ * within the RDATA, and ipv4hint/ipv6hint (section 7.3) must hold one or
+ * more whole addresses. The parameters of an AliasMode record are checked
+ * the same way: we rewrite them (scrub_put_svcb) even if clients ignore them.
+ */
+static bool scrub_check_svcb(struct wire_cursor *c, size_t end)
+{
+	int32_t prev = -1;
+	uint16_t key, len;
+
+	wire_skip(c, 2);
+	wire_skip_name(c);
+	while (wire_ok(c) && c->pos < end) {
+		key = wire_u16(c);
+		len = wire_u16(c);
+		if (!wire_ok(c) || (int32_t)key <= prev || c->pos > end || end - c->pos < len)
+			return false;
+		if ((key == SCRUB_SVC_IPV4HINT && (len == 0 || len % 4 != 0)) ||
+		    (key == SCRUB_SVC_IPV6HINT && (len == 0 || len % 16 != 0)))
+			return false;
+		wire_skip(c, len);
+		prev = key;
+	}
+	return wire_ok(c) && c->pos == end;
+}
+
+/*
  * Checks the RDATA of the types whose RDATA we interpret or rewrite: names
  * (possibly compressed, RFC 1035 section 4.1.4) must be valid and the fields
  * must fill RDLENGTH exactly. Compression pointers may point anywhere before
@@ -77,6 +122,7 @@ static struct wire_cursor scrub_at(const struct scrub_msg *m, size_t offset)
  *   CNAME, NS, PTR: one name           (RFC 1035 sections 3.3.1, 3.3.11, 3.3.12)
  *   MX     PREFERENCE(16), EXCHANGE    (RFC 1035 section 3.3.9)
  *   SOA    MNAME, RNAME, five 32-bit   (RFC 1035 section 3.3.13)
+ *   SVCB, HTTPS: see scrub_check_svcb  (RFC 9460 section 2.2)
  */
 static bool scrub_check_rdata(const struct scrub_msg *m, const struct scrub_rr *rr)
 {
@@ -101,24 +147,20 @@ static bool scrub_check_rdata(const struct scrub_msg *m, const struct scrub_rr *
 		wire_skip_name(&c);
 		wire_skip(&c, 20);
 		break;
+	case DNS_TYPE_SVCB:
+	case DNS_TYPE_HTTPS:
+		return scrub_check_svcb(&c, rr->rdata + rr->rdlen);
 	default:
 		return true;
 	}
 	return wire_ok(&c) && c.pos == rr->rdata + rr->rdlen;
 }
 
-/*
- * Copies a record with its owner and the names in its RDATA uncompressed,
- * so that the record means the same in our message as in the upstream's
- * (RFC 3597 section 4: only the RFC 1035 types may carry compressed names;
- * everything else is copied as is).
- */
-static void scrub_put_rr(struct wire_writer *w, const struct scrub_msg *m,
-			 const struct scrub_rr *rr)
+/* Writes a record's owner, TYPE, CLASS, TTL and a zero RDLENGTH; returns the
+ * offset of RDLENGTH, to be patched once the RDATA is written. */
+static size_t scrub_put_head(struct wire_writer *w, const struct scrub_rr *rr)
 {
-	struct wire_cursor c = scrub_at(m, rr->rdata);
-	uint8_t name[DNS_NAME_MAX];
-	size_t rdlen_at, n;
+	size_t rdlen_at;
 
 	wire_put_bytes(w, rr->owner, rr->owner_len);
 	wire_put_u16(w, rr->type);
@@ -126,6 +168,23 @@ static void scrub_put_rr(struct wire_writer *w, const struct scrub_msg *m,
 	wire_put_u32(w, rr->ttl);
 	rdlen_at = w->pos;
 	wire_put_u16(w, 0);
+	return rdlen_at;
+}
+
+/*
+ * Copies a record with its owner and the names in its RDATA uncompressed,
+ * so that the record means the same in our message as in the upstream's
+ * (RFC 3597 section 4: only the RFC 1035 types may carry compressed names;
+ * everything else is copied as is). SVCB and HTTPS, whose TargetName is
+ * decompressed too, are written by scrub_put_svcb.
+ */
+static void scrub_put_rr(struct wire_writer *w, const struct scrub_msg *m,
+			 const struct scrub_rr *rr)
+{
+	struct wire_cursor c = scrub_at(m, rr->rdata);
+	uint8_t name[DNS_NAME_MAX];
+	size_t rdlen_at = scrub_put_head(w, rr), n;
+
 	switch (rr->type) {
 	case DNS_TYPE_CNAME:
 	case DNS_TYPE_NS:
@@ -270,6 +329,56 @@ bool scrub_addr_metadata(int family, const uint8_t *addr)
 }
 
 /*
+ * Whether an active filter removes addr (point 3 of scrub.h); *why gets the
+ * reason for the EDE text if so.
+ */
+static bool scrub_addr_filtered(int family, const uint8_t *addr, const struct scrub_opts *o,
+				const char **why)
+{
+	if (o->block_metadata && scrub_addr_metadata(family, addr)) {
+		*why = "metadata endpoint address removed";
+		return true;
+	}
+	if (o->rebinding_guard && scrub_addr_rebinding(family, addr)) {
+		*why = "private address removed (rebinding guard)";
+		return true;
+	}
+	return false;
+}
+
+/* Records an address for publishing; false if SCRUB_MAX_ADDRS are taken. */
+static bool scrub_add_addr(struct scrub_result *res, int family, const uint8_t *addr, uint32_t ttl,
+			   bool hint)
+{
+	struct scrub_addr *sa;
+
+	if (res->n_addrs >= SCRUB_MAX_ADDRS)
+		return false;
+	sa = &res->addrs[res->n_addrs++];
+	memset(sa, 0, sizeof(*sa));
+	sa->family = (uint8_t)family;
+	memcpy(sa->addr, addr, family == 4 ? 4 : 16);
+	sa->ttl = ttl;
+	sa->hint = hint;
+	return true;
+}
+
+/*
+ * Records a hint address unless it is recorded already: the records of an
+ * HTTPS RRset commonly repeat the same hints, and a repeat must not take one
+ * of the SCRUB_MAX_ADDRS places.
+ */
+static bool scrub_add_hint(struct scrub_result *res, int family, const uint8_t *addr, uint32_t ttl)
+{
+	size_t i, alen = family == 4 ? 4 : 16;
+
+	for (i = 0; i < res->n_addrs; i++)
+		if (res->addrs[i].family == family && memcmp(res->addrs[i].addr, addr, alen) == 0)
+			return true;
+	return scrub_add_addr(res, family, addr, ttl, true);
+}
+
+/*
  * Decides the fate of one A or AAAA record at the chain's end. Returns true
  * to keep it (and records the address), false to drop it; *why gets the
  * reason for the EDE text when a filter removed it.
@@ -280,30 +389,108 @@ static bool scrub_take_addr(const struct scrub_msg *m, const struct scrub_rr *rr
 	struct wire_cursor c = scrub_at(m, rr->rdata);
 	int family = rr->type == DNS_TYPE_A ? 4 : 6;
 	const uint8_t *addr = wire_bytes(&c, family == 4 ? 4 : 16);
-	struct scrub_addr *sa;
 
 	if (addr == NULL)
 		return false;
-	if (o->block_metadata && scrub_addr_metadata(family, addr)) {
+	if (scrub_addr_filtered(family, addr, o, why)) {
 		res->filtered = true;
-		*why = "metadata endpoint address removed";
-		return false;
-	}
-	if (o->rebinding_guard && scrub_addr_rebinding(family, addr)) {
-		res->filtered = true;
-		*why = "private address removed (rebinding guard)";
 		return false;
 	}
 	/* An address we cannot publish must not reach the client either: the
 	 * firewall would not let it through. */
-	if (res->n_addrs >= SCRUB_MAX_ADDRS)
-		return false;
-	sa = &res->addrs[res->n_addrs++];
-	memset(sa, 0, sizeof(*sa));
-	sa->family = (uint8_t)family;
-	memcpy(sa->addr, addr, family == 4 ? 4 : 16);
-	sa->ttl = rr->ttl;
+	return scrub_add_addr(res, family, addr, rr->ttl, false);
+}
+
+/*
+ * Writes a kept SVCB or HTTPS record (validated by scrub_check_svcb) with
+ * its TargetName uncompressed and every SvcParam copied as is, except the
+ * address hints (RFC 9460 section 7.3): an ipv4hint or ipv6hint keeps only
+ * the addresses that are published, and is left out if none remains. An
+ * address is published unless a filter removes it, SCRUB_MAX_ADDRS are
+ * taken, or the record is in AliasMode (SvcPriority 0), whose SvcParams
+ * clients must ignore (RFC 9460 section 2.4.2). So, as with A and AAAA, the
+ * client gets no address that was not published.
+ *
+ * A ServiceMode record whose "mandatory" key lists a hint that is left out
+ * would be malformed without it (RFC 9460 section 8), so the whole record is
+ * dropped instead: false is returned, and nothing is written or recorded.
+ * Hints removed by filters do not set res->filtered, which means the answer
+ * was replaced by NXDOMAIN if no address remained (see scrub.h).
+ */
+static bool scrub_put_svcb(struct wire_writer *w, const struct scrub_msg *m,
+			   const struct scrub_rr *rr, const struct scrub_opts *o,
+			   struct scrub_result *res)
+{
+	struct wire_cursor c = scrub_at(m, rr->rdata), v;
+	size_t end = rr->rdata + rr->rdlen, start = w->pos, n_addrs = res->n_addrs;
+	size_t rdlen_at, key_at, n, alen, kept;
+	uint8_t name[DNS_NAME_MAX];
+	const uint8_t *value, *addr;
+	uint16_t prio, key, len, mkey;
+	bool mandatory4 = false, mandatory6 = false;
+	const char *why;
+	int family;
+
+	rdlen_at = scrub_put_head(w, rr);
+	prio = wire_u16(&c);
+	wire_put_u16(w, prio);
+	n = wire_name(&c, name, NULL);
+	wire_put_bytes(w, name, n);
+	while (wire_ok(&c) && c.pos < end) {
+		key = wire_u16(&c);
+		len = wire_u16(&c);
+		value = wire_bytes(&c, len);
+		if (value == NULL)
+			break;
+		wire_cursor_init(&v, value, len);
+		if (key == SCRUB_SVC_MANDATORY) {
+			/* A list of 16-bit keys (RFC 9460 section 8). */
+			while (wire_remaining(&v) >= 2) {
+				mkey = wire_u16(&v);
+				mandatory4 |= mkey == SCRUB_SVC_IPV4HINT;
+				mandatory6 |= mkey == SCRUB_SVC_IPV6HINT;
+			}
+		}
+		if (key != SCRUB_SVC_IPV4HINT && key != SCRUB_SVC_IPV6HINT) {
+			wire_put_u16(w, key);
+			wire_put_u16(w, len);
+			wire_put_bytes(w, value, len);
+			continue;
+		}
+		family = key == SCRUB_SVC_IPV4HINT ? 4 : 6;
+		alen = family == 4 ? 4 : 16;
+		key_at = w->pos;
+		wire_put_u16(w, key);
+		wire_put_u16(w, 0);
+		kept = 0;
+		while ((addr = wire_bytes(&v, alen)) != NULL) {
+			if (prio == 0 || scrub_addr_filtered(family, addr, o, &why) ||
+			    !scrub_add_hint(res, family, addr, rr->ttl))
+				continue;
+			wire_put_bytes(w, addr, alen);
+			kept++;
+		}
+		if (kept > 0) {
+			wire_patch_u16(w, key_at + 2, (uint16_t)(kept * alen));
+			continue;
+		}
+		if (prio != 0 && (family == 4 ? mandatory4 : mandatory6))
+			goto drop;
+		if (!w->err)
+			w->pos = key_at;
+	}
+	/* The validation pass read the same bytes; see scrub_put_rr. */
+	if (!wire_ok(&c) || c.pos != end)
+		w->err = true;
+	if (!w->err)
+		wire_patch_u16(w, rdlen_at, (uint16_t)(w->pos - rdlen_at - 2));
 	return true;
+
+drop:
+	res->n_addrs = n_addrs;
+	if (!w->err)
+		w->pos = start;
+	return false;
 }
 
 /* SOA MINIMUM, the last 32 bits of the RDATA (already validated). */
@@ -479,7 +666,12 @@ enum scrub_status scrub_answer(const uint8_t *ans, size_t anslen, const struct d
 			if (!scrub_take_addr(&m, &rr, o, res, &why))
 				continue;
 		}
-		scrub_put_rr(&w, &m, &rr);
+		if (rr.type == DNS_TYPE_SVCB || rr.type == DNS_TYPE_HTTPS) {
+			if (!scrub_put_svcb(&w, &m, &rr, o, res))
+				continue;
+		} else {
+			scrub_put_rr(&w, &m, &rr);
+		}
 		scrub_min_ttl(res, rr.ttl);
 		ancount++;
 		kept_end++;

@@ -17,27 +17,43 @@
  *     point into 169.254.0.0/16 or at fd00:ec2::254.
  *  4. If that leaves no address where there were some, the client gets
  *     NXDOMAIN + SOA (blocked_ttl) + EDE 17 (Filtered) instead.
+ *  5. Kept SVCB and HTTPS records (RFC 9460) contribute the addresses of
+ *     their ipv4hint and ipv6hint (SvcParamKeys 4 and 6) as A and AAAA
+ *     records do. Addresses the filters of point 3 remove are taken out of
+ *     the hint; a hint left empty is taken out of the record. The record
+ *     itself stays, and point 4 does not apply to it (its client can still
+ *     resolve the TargetName).
  *
  * The client's answer is written fresh: the client's ID, RD and CD bits, its
  * question exactly as it sent it (case preserved), kept records with names
- * uncompressed (rdata names of CNAME/NS/PTR/MX/SOA decompressed, other rdata
- * copied as is), and our own OPT when the client sent EDNS. Nothing here
- * allocates.
+ * uncompressed (rdata names of CNAME/NS/PTR/MX/SOA and the SVCB/HTTPS
+ * TargetName decompressed, other rdata copied as is), and our own OPT when
+ * the client sent EDNS. Nothing here allocates.
  *
  * Details of the rules above:
  *  - A header or question too short to read is SCRUB_MISMATCH (it cannot
  *    be matched); an upstream OPT with a non-zero extended rcode is
  *    SCRUB_UPSTREAM_FAIL; bytes after the last record are ignored.
  *  - Every record of every section must parse (owner, RDLENGTH, and the
- *    RDATA of A, AAAA, CNAME, NS, PTR, MX and SOA), or the answer is
- *    SCRUB_MALFORMED, even if the bad record would have been dropped.
+ *    RDATA of A, AAAA, CNAME, NS, PTR, MX, SOA, SVCB and HTTPS), or the
+ *    answer is SCRUB_MALFORMED, even if the bad record would have been
+ *    dropped. SVCB/HTTPS: SvcParamKeys strictly increasing, every value
+ *    within RDLENGTH, ipv4hint/ipv6hint a non-empty list of 4-/16-byte
+ *    addresses (RFC 9460 sections 2.2 and 7.3).
  *  - A loop or the link limit ends the chain at a name that still owns a
  *    CNAME; nothing else is taken from that name (RFC 2181 section 10.1).
  *  - With NXDOMAIN only the chain and the SOA are kept (RFC 6604).
  *  - The negative-answer SOA must be owned by the chain's end or one of its
  *    ancestors; the first such SOA is kept.
  *  - Addresses beyond SCRUB_MAX_ADDRS are dropped from the answer too, so
- *    the client never gets an address that was not published.
+ *    the client never gets an address that was not published. For the same
+ *    reason hints of AliasMode records (SvcPriority 0), which clients must
+ *    ignore (RFC 9460 section 2.4.2) and which are not published, are taken
+ *    out. A hint address repeated by several records is published once.
+ *  - A ServiceMode record whose "mandatory" key lists a hint that was taken
+ *    out entirely is dropped, as it would be malformed (RFC 9460 section 8).
+ *  - res->filtered is set only for removed A/AAAA records: hints taken out
+ *    never turn the answer into NXDOMAIN and never add EDE 17.
  */
 #ifndef LOKI_SCRUB_H
 #define LOKI_SCRUB_H
@@ -70,6 +86,7 @@ struct scrub_addr {
 	uint8_t family; /* 4 or 6 */
 	uint8_t addr[16];
 	uint32_t ttl;
+	bool hint; /* from an SVCB/HTTPS ipv4hint/ipv6hint, not an A/AAAA record */
 };
 
 struct scrub_cname {
@@ -85,7 +102,7 @@ struct scrub_result {
 			   * if none remained) */
 	uint32_t min_ttl; /* smallest TTL of the records kept (or SOA minimum when
 			   * negative); UINT32_MAX if nothing was kept */
-	size_t n_addrs;	  /* A/AAAA kept, for publishing */
+	size_t n_addrs;	  /* A/AAAA and hint addresses kept, for publishing */
 	struct scrub_addr addrs[SCRUB_MAX_ADDRS];
 	size_t n_cnames; /* chain targets, in order */
 	struct scrub_cname cnames[SCRUB_MAX_CNAMES];

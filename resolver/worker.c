@@ -297,12 +297,15 @@ static void worker_mail(uv_async_t *a)
 	struct worker *w = a->data;
 	struct snapshot *snap;
 	struct worker_post *posts, *p, *next;
+	bool watermark;
 
 	uv_mutex_lock(&w->mail_lock);
 	snap = w->mail_snap;
 	posts = w->mail_posts;
+	watermark = w->mail_watermark;
 	w->mail_snap = NULL;
 	w->mail_posts = NULL;
+	w->mail_watermark = false;
 	uv_mutex_unlock(&w->mail_lock);
 	if (snap != NULL) {
 		snapshot_unref(w->snap);
@@ -316,6 +319,18 @@ static void worker_mail(uv_async_t *a)
 		answer_unref(p->ans);
 		free(p);
 	}
+	if (watermark)
+		query_release_held(w);
+}
+
+void worker_post_watermark(struct worker *w)
+{
+	uv_mutex_lock(&w->mail_lock);
+	if (!w->mail_closed && !w->mail_watermark) {
+		w->mail_watermark = true;
+		uv_async_send(&w->mail_async);
+	}
+	uv_mutex_unlock(&w->mail_lock);
 }
 
 void worker_post_snapshot(struct worker *w, struct snapshot *s)
@@ -409,6 +424,7 @@ static void worker_main(void *arg)
 	struct worker *w = arg;
 
 	uv_run(&w->loop, UV_RUN_DEFAULT);
+	atomic_store(&w->finished, true);
 }
 
 /* Closes whatever worker_start opened and runs the loop until the close

@@ -23,6 +23,7 @@
 #include "learned.h"
 #include "policy.h"
 #include "snapshot.h"
+#include "stream.h"
 
 struct server_udp;
 struct server_tcp;
@@ -43,9 +44,11 @@ struct worker_stats {
 	atomic_ulong upstream_errors;
 	atomic_ulong coalesced;
 	atomic_ulong prefetches;
+	atomic_ulong fwsync_wait_timeouts;
 };
 
 struct worker_shared {
+	struct stream *stream; /* NULL without fwsync_socket */
 	struct learned *learned;
 	struct cache *cache;
 	struct inflight *inflight;
@@ -87,7 +90,8 @@ struct worker {
 	uv_mutex_t mail_lock;  /* guards the three fields below */
 	struct snapshot *mail_snap;
 	struct worker_post *mail_posts;
-	bool mail_closed; /* the worker drained: posts are dropped */
+	bool mail_closed;    /* the worker drained: posts are dropped */
+	bool mail_watermark; /* the stream's acked watermark moved */
 	struct worker_fds fds;
 	struct server_udp **udp;
 	size_t n_udp;
@@ -97,8 +101,9 @@ struct worker {
 	struct tcp_conn *conns; /* open client connections, doubly linked */
 	size_t n_queries;
 	bool stopping;
-	bool forced;  /* the drain deadline passed */
-	bool started; /* the thread runs */
+	bool forced;	      /* the drain deadline passed */
+	bool started;	      /* the thread runs */
+	atomic_bool finished; /* the thread's loop has ended */
 	uint64_t drain_deadline;
 	uint8_t scratch[DNS_TCP_MAX]; /* answers are built here */
 	uint8_t upbuf[DNS_TCP_MAX];   /* upstream UDP answers are received here */
@@ -123,6 +128,8 @@ void worker_join(struct worker *w);
 /* Called when a query or connection ends while stopping. */
 void worker_check_drained(struct worker *w);
 
+/* Tells the worker the stream's acked watermark moved (thread-safe). */
+void worker_post_watermark(struct worker *w);
 /* Hands a new snapshot to the worker (thread-safe; takes a reference). */
 void worker_post_snapshot(struct worker *w, struct snapshot *s);
 /* Hands a coalesced answer for key to the worker (thread-safe; takes a

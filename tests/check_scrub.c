@@ -1195,6 +1195,520 @@ START_TEST(big_answer)
 }
 END_TEST
 
+/* ------------------------------------------------------------ SVCB/HTTPS */
+
+/* The value of SvcParamKey key in an SVCB/HTTPS record as ldns parsed it
+ * (RDATA fields: priority, target, all SvcParams in wire form), or NULL. */
+static const uint8_t *svc_param(const ldns_rr *rr, uint16_t key, size_t *len)
+{
+	struct wire_cursor c;
+	const ldns_rdf *params;
+	const uint8_t *v;
+	uint16_t k, l;
+
+	if (ldns_rr_rd_count(rr) < 3)
+		return NULL;
+	params = ldns_rr_rdf(rr, 2);
+	wire_cursor_init(&c, ldns_rdf_data(params), ldns_rdf_size(params));
+	while (wire_remaining(&c) > 0) {
+		k = wire_u16(&c);
+		l = wire_u16(&c);
+		v = wire_bytes(&c, l);
+		ck_assert_ptr_nonnull(v);
+		if (k == key) {
+			*len = l;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static void check_addr(size_t i, int family, const char *text, uint32_t ttl, bool hint)
+{
+	uint8_t a[16];
+
+	ck_assert_uint_lt(i, res.n_addrs);
+	ck_assert_int_eq(inet_pton(family == 4 ? AF_INET : AF_INET6, text, a), 1);
+	ck_assert_uint_eq(res.addrs[i].family, family);
+	ck_assert_mem_eq(res.addrs[i].addr, a, family == 4 ? 4 : 16);
+	ck_assert_uint_eq(res.addrs[i].ttl, ttl);
+	ck_assert(res.addrs[i].hint == hint);
+}
+
+/*
+ * A hand-made answer to "api.openai.com <type> IN": one record of that type
+ * owned by the question name (pointer C00C), TTL 60, RDLENGTH rdlen, followed
+ * by the n bytes rd (which may differ from rdlen).
+ *
+ *   12  question  api.openai.com (16 bytes; openai.com at 16), type, class
+ *   32  C00C type IN 60 rdlen     RDATA at 44
+ */
+static size_t mk_svcb_raw(uint16_t type, const void *rd, size_t n, uint16_t rdlen)
+{
+	struct wire_writer w;
+
+	wire_writer_init(&w, ans, sizeof(ans));
+	wire_put_header(&w, &(struct dns_header){
+				    .id = 1, .flags = DNS_FLAG_QR, .qdcount = 1, .ancount = 1});
+	wire_put_bytes(&w,
+		       "\x03"
+		       "api\x06"
+		       "openai\x03"
+		       "com\x00",
+		       16);
+	wire_put_u16(&w, type);
+	wire_put_u16(&w, DNS_CLASS_IN);
+	wire_put_u16(&w, 0xc00c);
+	wire_put_u16(&w, type);
+	wire_put_u16(&w, DNS_CLASS_IN);
+	wire_put_u32(&w, 60);
+	wire_put_u16(&w, rdlen);
+	ck_assert_uint_eq(w.pos, 44);
+	wire_put_bytes(&w, rd, n);
+	ck_assert(!w.err);
+	return w.pos;
+}
+
+static enum scrub_status run_svcb_raw(const void *rd, size_t n)
+{
+	struct dns_query q;
+
+	mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_HTTPS, false, false);
+	return run(&q, mk_svcb_raw(DNS_TYPE_HTTPS, rd, n, (uint16_t)n), &opts_on);
+}
+
+START_TEST(svcb_hints_published)
+{
+	/* Through a CNAME: the hints of the records at the chain's end. */
+	static const char *const an[] = {
+		"api.openai.com. 300 IN CNAME edge.example.",
+		"edge.example. 120 IN HTTPS 1 . alpn=h2,h3 ipv4hint=203.0.113.5,203.0.113.6 "
+		"ipv6hint=2001:db8::5",
+		"edge.example. 120 IN HTTPS 2 alt.example. alpn=h2 port=8443 ipv4hint=198.51.100.1",
+		NULL};
+	struct dns_query q;
+	ldns_pkt *p;
+
+	mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_HTTPS, false, false);
+	ck_assert_int_eq(run(&q,
+			     mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR,
+				       an, NULL, NULL),
+			     &opts_on),
+			 SCRUB_OK);
+	p = parse_out();
+	ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	check_section(ldns_pkt_answer(p), an);
+	ck_assert(!res.filtered);
+	ck_assert_uint_eq(res.min_ttl, 120);
+	ck_assert_uint_eq(res.n_cnames, 1);
+	ck_assert_uint_eq(res.n_addrs, 4);
+	check_addr(0, 4, "203.0.113.5", 120, true);
+	check_addr(1, 4, "203.0.113.6", 120, true);
+	check_addr(2, 6, "2001:db8::5", 120, true);
+	check_addr(3, 4, "198.51.100.1", 120, true);
+	ldns_pkt_free(p);
+
+	/* SVCB (type 64) is treated the same way. */
+	{
+		static const char *const svcb[] = {
+			"_dns.resolver.example. 60 IN SVCB 1 dns.example. alpn=dot "
+			"ipv4hint=192.0.2.53 ipv6hint=2001:db8::53",
+			NULL};
+
+		mk_query(&q, "_dns.resolver.example.", LDNS_RR_TYPE_SVCB, false, false);
+		ck_assert_int_eq(run(&q,
+				     mk_answer("_dns.resolver.example.", LDNS_RR_TYPE_SVCB,
+					       LDNS_RCODE_NOERROR, svcb, NULL, NULL),
+				     &opts_on),
+				 SCRUB_OK);
+		p = parse_out();
+		check_section(ldns_pkt_answer(p), svcb);
+		ck_assert_uint_eq(res.n_addrs, 2);
+		check_addr(0, 4, "192.0.2.53", 60, true);
+		check_addr(1, 6, "2001:db8::53", 60, true);
+		ldns_pkt_free(p);
+	}
+
+	/* A and AAAA addresses are not hints. */
+	{
+		static const char *const a[] = {"api.openai.com. 60 IN A 203.0.113.5", NULL};
+
+		mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_A, false, false);
+		ck_assert_int_eq(run(&q,
+				     mk_answer("api.openai.com.", LDNS_RR_TYPE_A,
+					       LDNS_RCODE_NOERROR, a, NULL, NULL),
+				     &opts_on),
+				 SCRUB_OK);
+		check_addr(0, 4, "203.0.113.5", 60, false);
+	}
+}
+END_TEST
+
+START_TEST(svcb_hints_filtered)
+{
+	static const char *const an[] = {
+		"api.openai.com. 300 IN HTTPS 1 . alpn=h2 ipv4hint=203.0.113.5,10.0.0.1 "
+		"ipv6hint=2001:db8::5,fd00::1",
+		NULL};
+	static const char *const want[] = {"api.openai.com. 300 IN HTTPS 1 . alpn=h2 "
+					   "ipv4hint=203.0.113.5 ipv6hint=2001:db8::5",
+					   NULL};
+	struct dns_query q;
+	ldns_pkt *p;
+	const uint8_t *v;
+	size_t len, vlen = 0;
+
+	mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_HTTPS, true, false);
+	len = mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR, an, NULL, NULL);
+	ck_assert_int_eq(run(&q, len, &opts_on), SCRUB_OK);
+	p = parse_out();
+	ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	check_section(ldns_pkt_answer(p), want);
+	v = svc_param(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 4, &vlen);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(vlen, 4);
+	ck_assert_mem_eq(v, "\xcb\x00\x71\x05", 4);
+	v = svc_param(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 6, &vlen);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(vlen, 16);
+	ck_assert_mem_eq(v, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x05", 16);
+	/* alpn untouched. */
+	v = svc_param(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 1, &vlen);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(vlen, 3);
+	ck_assert_mem_eq(v, "\x02h2", 3);
+	/* Hints removed do not make the answer "filtered" (no EDE 17). */
+	ck_assert(!res.filtered);
+	ck_assert_ptr_null(ldns_pkt_edns_data(p));
+	ck_assert_uint_eq(res.n_addrs, 2);
+	check_addr(0, 4, "203.0.113.5", 300, true);
+	check_addr(1, 6, "2001:db8::5", 300, true);
+	ldns_pkt_free(p);
+
+	/* Without filters the record is copied unchanged, byte for byte. */
+	ck_assert_int_eq(run(&q, len, &opts_off), SCRUB_OK);
+	p = parse_out();
+	check_section(ldns_pkt_answer(p), an);
+	ck_assert_uint_eq(res.n_addrs, 4);
+	check_addr(1, 4, "10.0.0.1", 300, true);
+	check_addr(3, 6, "fd00::1", 300, true);
+	ldns_pkt_free(p);
+
+	/* The metadata block alone removes only metadata addresses. */
+	{
+		static const char *const md[] = {
+			"api.openai.com. 300 IN HTTPS 1 . ipv4hint=169.254.169.254,10.0.0.1 "
+			"ipv6hint=fd00:ec2::254",
+			NULL};
+		static const char *const md_want[] = {
+			"api.openai.com. 300 IN HTTPS 1 . ipv4hint=10.0.0.1", NULL};
+		static const struct scrub_opts opts_md = {.block_metadata = true,
+							  .blocked_ttl = 30};
+
+		len = mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR, md, NULL,
+				NULL);
+		ck_assert_int_eq(run(&q, len, &opts_md), SCRUB_OK);
+		p = parse_out();
+		check_section(ldns_pkt_answer(p), md_want);
+		ck_assert_uint_eq(res.n_addrs, 1);
+		check_addr(0, 4, "10.0.0.1", 300, true);
+		ldns_pkt_free(p);
+	}
+}
+END_TEST
+
+START_TEST(svcb_hints_all_removed)
+{
+	/* Every hint filtered: the keys go, the record stays, and the answer
+	 * is not turned into NXDOMAIN (the TargetName can still be resolved). */
+	static const char *const an[] = {"api.openai.com. 300 IN HTTPS 1 svc.example. alpn=h2 "
+					 "ipv4hint=10.0.0.1,169.254.169.254 "
+					 "ech=AEX+DQBBpQAgACBh "
+					 "ipv6hint=::1",
+					 NULL};
+	static const char *const want[] = {"api.openai.com. 300 IN HTTPS 1 svc.example. alpn=h2 "
+					   "ech=AEX+DQBBpQAgACBh",
+					   NULL};
+	struct dns_query q;
+	ldns_pkt *p;
+	size_t vlen;
+
+	mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_HTTPS, true, false);
+	ck_assert_int_eq(run(&q,
+			     mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR,
+				       an, NULL, NULL),
+			     &opts_on),
+			 SCRUB_OK);
+	p = parse_out();
+	ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	ck_assert_int_eq(res.rcode, DNS_RCODE_NOERROR);
+	check_section(ldns_pkt_answer(p), want);
+	ck_assert_ptr_null(svc_param(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 4, &vlen));
+	ck_assert_ptr_null(svc_param(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 6, &vlen));
+	ck_assert_uint_eq(res.n_addrs, 0);
+	ck_assert(!res.filtered);
+	ck_assert_uint_eq(res.min_ttl, 300);
+	ldns_pkt_free(p);
+}
+END_TEST
+
+START_TEST(svcb_mandatory_hint_removed)
+{
+	/* A ServiceMode record would be malformed without a key its
+	 * "mandatory" lists (RFC 9460 section 8): it is dropped instead. */
+	static const char *const an[] = {
+		"api.openai.com. 300 IN HTTPS 1 a.example. mandatory=ipv4hint ipv4hint=10.0.0.1",
+		"api.openai.com. 300 IN HTTPS 2 b.example. mandatory=ipv4hint "
+		"ipv4hint=10.0.0.2,203.0.113.7",
+		"api.openai.com. 300 IN HTTPS 3 c.example. mandatory=ipv6hint ipv4hint=10.0.0.3 "
+		"ipv6hint=2001:db8::3",
+		NULL};
+	static const char *const want[] = {
+		"api.openai.com. 300 IN HTTPS 2 b.example. mandatory=ipv4hint ipv4hint=203.0.113.7",
+		"api.openai.com. 300 IN HTTPS 3 c.example. mandatory=ipv6hint ipv6hint=2001:db8::3",
+		NULL};
+	static const char *const only[] = {
+		"api.openai.com. 300 IN HTTPS 1 a.example. mandatory=ipv6hint ipv6hint=fe80::1",
+		NULL};
+	static const char *const ns[] = {
+		"openai.com. 60 IN SOA ns.openai.com. h.openai.com. 1 2 3 4 5", NULL};
+	struct dns_query q;
+	ldns_pkt *p;
+
+	mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_HTTPS, false, false);
+	ck_assert_int_eq(run(&q,
+			     mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR,
+				       an, NULL, NULL),
+			     &opts_on),
+			 SCRUB_OK);
+	p = parse_out();
+	check_section(ldns_pkt_answer(p), want);
+	ck_assert_uint_eq(res.n_addrs, 2);
+	check_addr(0, 4, "203.0.113.7", 300, true);
+	check_addr(1, 6, "2001:db8::3", 300, true);
+	ldns_pkt_free(p);
+
+	/* The only record dropped: NODATA with the SOA, not NXDOMAIN. */
+	ck_assert_int_eq(run(&q,
+			     mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR,
+				       only, ns, NULL),
+			     &opts_on),
+			 SCRUB_OK);
+	p = parse_out();
+	ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	ck_assert_uint_eq(ldns_pkt_ancount(p), 0);
+	check_section(ldns_pkt_authority(p), ns);
+	ck_assert_uint_eq(res.n_addrs, 0);
+	ck_assert(!res.filtered);
+	ldns_pkt_free(p);
+}
+END_TEST
+
+START_TEST(svcb_alias_mode)
+{
+	static const char *const an[] = {"api.openai.com. 300 IN HTTPS 0 api.cdn.example.", NULL};
+	/* Clients ignore SvcParams in AliasMode (RFC 9460 section 2.4.2): its
+	 * hints are not published, so they are not handed out either. */
+	static const char *const with_hints[] = {
+		"api.openai.com. 300 IN HTTPS 0 api.cdn.example. alpn=h2 ipv4hint=203.0.113.5 "
+		"ipv6hint=2001:db8::5",
+		NULL};
+	static const char *const want[] = {
+		"api.openai.com. 300 IN HTTPS 0 api.cdn.example. alpn=h2", NULL};
+	struct dns_query q;
+	ldns_pkt *p;
+
+	mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_HTTPS, false, false);
+	ck_assert_int_eq(run(&q,
+			     mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR,
+				       an, NULL, NULL),
+			     &opts_on),
+			 SCRUB_OK);
+	p = parse_out();
+	ck_assert_int_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	check_section(ldns_pkt_answer(p), an);
+	/* Priority, then the uncompressed target: 2 + 17 bytes of RDATA. */
+	ck_assert_uint_eq(outlen, 12 + 20 + 16 + 10 + 2 + 17);
+	ck_assert_uint_eq(res.n_addrs, 0);
+	ck_assert(!res.filtered);
+	ldns_pkt_free(p);
+
+	ck_assert_int_eq(run(&q,
+			     mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR,
+				       with_hints, NULL, NULL),
+			     &opts_off),
+			 SCRUB_OK);
+	p = parse_out();
+	check_section(ldns_pkt_answer(p), want);
+	ck_assert_uint_eq(res.n_addrs, 0);
+	ldns_pkt_free(p);
+}
+END_TEST
+
+START_TEST(svcb_compressed_target)
+{
+	/* RFC 9460 forbids a compressed TargetName; one is accepted anyway and
+	 * written out uncompressed. */
+	static const uint8_t rd[] = {0x00, 0x01, 0x03, 's',  'v',  'c',	 0xc0, 0x10,
+				     0x00, 0x04, 0x00, 0x04, 0xcb, 0x00, 0x71, 0x09};
+	static const char *const want[] = {
+		"api.openai.com. 60 IN HTTPS 1 svc.openai.com. ipv4hint=203.0.113.9", NULL};
+	struct wire_cursor c;
+	uint8_t name[DNS_NAME_MAX];
+	ldns_pkt *p;
+
+	ck_assert_int_eq(run_svcb_raw(rd, sizeof(rd)), SCRUB_OK);
+	p = parse_out();
+	check_section(ldns_pkt_answer(p), want);
+	/* The record: owner (16), fixed part (10), RDATA 2 + 16 + 8. */
+	ck_assert_uint_eq(outlen, 12 + 20 + 16 + 10 + 26);
+	wire_cursor_init(&c, out, outlen);
+	wire_seek(&c, 12 + 20 + 16 + 8);
+	ck_assert_uint_eq(wire_u16(&c), 26);
+	ck_assert_uint_eq(wire_u16(&c), 1);
+	ck_assert_uint_eq(wire_name(&c, name, NULL), 16);
+	ck_assert_mem_eq(out + c.pos - 16,
+			 "\x03"
+			 "svc\x06"
+			 "openai\x03"
+			 "com",
+			 16);
+	ck_assert_uint_eq(res.n_addrs, 1);
+	check_addr(0, 4, "203.0.113.9", 60, true);
+	ldns_pkt_free(p);
+}
+END_TEST
+
+START_TEST(svcb_dedup_and_limit)
+{
+	/* A hint repeated across the RRset is published once. */
+	static const char *const an[] = {
+		"api.openai.com. 60 IN HTTPS 1 . ipv4hint=203.0.113.5,203.0.113.6",
+		"api.openai.com. 60 IN HTTPS 2 . ipv4hint=203.0.113.6,203.0.113.5", NULL};
+	char big[70 * 16 + 128];
+	const char *an_big[2] = {big, NULL};
+	struct dns_query q;
+	ldns_pkt *p;
+	size_t i, n, vlen = 0;
+	const uint8_t *v;
+
+	mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_HTTPS, false, false);
+	ck_assert_int_eq(run(&q,
+			     mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR,
+				       an, NULL, NULL),
+			     &opts_on),
+			 SCRUB_OK);
+	p = parse_out();
+	check_section(ldns_pkt_answer(p), an);
+	ck_assert_uint_eq(res.n_addrs, 2);
+	ldns_pkt_free(p);
+
+	/* Beyond SCRUB_MAX_ADDRS hints are not handed out either. */
+	n = (size_t)snprintf(big, sizeof(big), "api.openai.com. 60 IN HTTPS 1 . ipv4hint=");
+	for (i = 0; i < 70; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "%s203.0.113.%zu", i ? "," : "",
+				      i + 1);
+	ck_assert_uint_lt(n, sizeof(big));
+	ck_assert_int_eq(run(&q,
+			     mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR,
+				       an_big, NULL, NULL),
+			     &opts_on),
+			 SCRUB_OK);
+	ck_assert_uint_eq(res.n_addrs, SCRUB_MAX_ADDRS);
+	check_addr(SCRUB_MAX_ADDRS - 1, 4, "203.0.113.64", 60, true);
+	p = parse_out();
+	v = svc_param(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 4, &vlen);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(vlen, SCRUB_MAX_ADDRS * 4);
+	ck_assert_mem_eq(v + vlen - 4, "\xcb\x00\x71\x40", 4);
+	ldns_pkt_free(p);
+}
+END_TEST
+
+START_TEST(svcb_malformed)
+{
+	/* Priority 1, target ".", then the SvcParams given. */
+#define SVCB_RD(params) ("\x00\x01\x00" params), (sizeof("\x00\x01\x00" params) - 1)
+	static const char *const an[] = {"a.example. 60 IN A 203.0.113.5", NULL};
+	static const char *const ar[] = {"a.example. 60 IN HTTPS 1 . ipv4hint=203.0.113.5", NULL};
+	struct dns_query q;
+	size_t len, n;
+
+	/* Valid for comparison: alpn=h2 ipv4hint=203.0.113.5. */
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x01\x00\x03\x02h2"
+					      "\x00\x04\x00\x04\xcb\x00\x71\x05")),
+			 SCRUB_OK);
+	ck_assert_uint_eq(res.n_addrs, 1);
+	/* Keys out of order. */
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x04\x00\x04\xcb\x00\x71\x05"
+					      "\x00\x01\x00\x03\x02h2")),
+			 SCRUB_MALFORMED);
+	/* A key repeated. */
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x04\x00\x04\xcb\x00\x71\x05"
+					      "\x00\x04\x00\x04\xcb\x00\x71\x06")),
+			 SCRUB_MALFORMED);
+	/* A value running past RDLENGTH. */
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x04\x00\x08\xcb\x00\x71\x05")),
+			 SCRUB_MALFORMED);
+	/* A parameter cut inside its key or length. */
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x04\x00\x04\xcb\x00\x71\x05\x00")),
+			 SCRUB_MALFORMED);
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x04\x00\x04\xcb\x00\x71\x05\x00\x06\x00")),
+			 SCRUB_MALFORMED);
+	/* Hints that are not whole addresses, or none at all. */
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x04\x00\x05\xcb\x00\x71\x05\x06")),
+			 SCRUB_MALFORMED);
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x04\x00\x00")), SCRUB_MALFORMED);
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x06\x00\x00")), SCRUB_MALFORMED);
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x06\x00\x04\xcb\x00\x71\x05")),
+			 SCRUB_MALFORMED);
+	ck_assert_int_eq(run_svcb_raw(SVCB_RD("\x00\x06\x00\x14"
+					      "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x05"
+					      "\xcb\x00\x71\x05")),
+			 SCRUB_MALFORMED);
+	/* No priority, or a priority cut short. */
+	ck_assert_int_eq(run_svcb_raw("", 0), SCRUB_MALFORMED);
+	ck_assert_int_eq(run_svcb_raw("\x00", 1), SCRUB_MALFORMED);
+	/* A target name running past RDLENGTH. */
+	mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_HTTPS, false, false);
+	ck_assert_int_eq(run(&q,
+			     mk_svcb_raw(DNS_TYPE_HTTPS,
+					 "\x00\x01\x03"
+					 "svc\x00",
+					 7, 4),
+			     &opts_on),
+			 SCRUB_MALFORMED);
+	/* An SVCB record is checked in the same way. */
+	mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_SVCB, false, false);
+	ck_assert_int_eq(
+		run(&q, mk_svcb_raw(DNS_TYPE_SVCB, SVCB_RD("\x00\x04\x00\x00"), 7), &opts_on),
+		SCRUB_MALFORMED);
+	/* Malformed even in a section that is dropped. */
+	mk_query(&q, "a.example.", LDNS_RR_TYPE_A, false, false);
+	len = mk_answer("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL, ar);
+	ck_assert_int_eq(run(&q, len, &opts_on), SCRUB_OK);
+	/* Its ipv4hint length (5 bytes before the end) raised to 5. */
+	patch16(ans, len, len - 6, 5);
+	ck_assert_int_eq(run(&q, len, &opts_on), SCRUB_MALFORMED);
+	/* Every prefix of an HTTPS answer is malformed. */
+	{
+		static const char *const https[] = {
+			"api.openai.com. 300 IN HTTPS 1 svc.example. alpn=h2 "
+			"ipv4hint=203.0.113.5 ipv6hint=2001:db8::5",
+			NULL};
+
+		mk_query(&q, "api.openai.com.", LDNS_RR_TYPE_HTTPS, false, false);
+		len = mk_answer("api.openai.com.", LDNS_RR_TYPE_HTTPS, LDNS_RCODE_NOERROR, https,
+				NULL, NULL);
+		for (n = 12 + 20; n < len; n++)
+			ck_assert_msg(run(&q, n, &opts_on) == SCRUB_MALFORMED, "length %zu", n);
+		ck_assert_int_eq(run(&q, len, &opts_on), SCRUB_OK);
+		ck_assert_uint_eq(res.n_addrs, 2);
+	}
+#undef SVCB_RD
+}
+END_TEST
+
 static Suite *scrub_suite(void)
 {
 	Suite *s = suite_create("scrub");
@@ -1232,6 +1746,14 @@ static Suite *scrub_suite(void)
 	tcase_add_test(tc, malformed_in_additional);
 	tcase_add_test(tc, output_too_small);
 	tcase_add_test(tc, big_answer);
+	tcase_add_test(tc, svcb_hints_published);
+	tcase_add_test(tc, svcb_hints_filtered);
+	tcase_add_test(tc, svcb_hints_all_removed);
+	tcase_add_test(tc, svcb_mandatory_hint_removed);
+	tcase_add_test(tc, svcb_alias_mode);
+	tcase_add_test(tc, svcb_compressed_target);
+	tcase_add_test(tc, svcb_dedup_and_limit);
+	tcase_add_test(tc, svcb_malformed);
 	suite_add_tcase(s, tc);
 	return s;
 }

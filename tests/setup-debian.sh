@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake pkg-config clang \
-	libldns-dev libuv1-dev libsodium-dev check \
+	libldns-dev libuv1-dev libsodium-dev check libnftables-dev nftables \
 	nsd knot-dnsutils bind9-dnsutils \
 	python3 python3-dnspython python3-pytest \
 	iproute2 ca-certificates >/dev/null

@@ -1,15 +1,17 @@
 /*
  * Fuzz target for the upstream side: the input is an answer from an
  * upstream resolver to the fixed query "api.openai.com A" (with EDNS and
- * DO). It goes through scrub_answer with the rebinding guard and the
- * metadata block on. Beyond not crashing, the result must keep the
- * scrubber's promises:
+ * DO), and also to "api.openai.com HTTPS", so that the SVCB/HTTPS hint
+ * rewriting is reached. It goes through scrub_answer with the rebinding
+ * guard and the metadata block on. Beyond not crashing, the result must
+ * keep the scrubber's promises:
  *
- *  - no kept address is in a filtered range, counts stay in their bounds;
+ *  - no kept address is in a filtered range, counts stay in their bounds,
+ *    and hint addresses come only from HTTPS answers;
  *  - a written answer is itself a valid answer to the query, and scrubbing
- *    it again gives the same bytes (the scrubber is idempotent), except for
- *    the synthesized NXDOMAIN that replaces an answer whose addresses were
- *    all removed.
+ *    it again gives the same bytes and addresses (the scrubber is
+ *    idempotent), except for the synthesized NXDOMAIN that replaces an
+ *    answer whose addresses were all removed.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,7 +23,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* ID 0x1234, RD, one question "api.openai.com A IN", one OPT (size 1232, DO). */
+/* ID 0x1234, RD, one question "api.openai.com A IN", one OPT (size 1232, DO).
+ * The query type is at QTYPE_AT; the HTTPS query differs only there. */
+#define QTYPE_AT 28
 static const uint8_t query_wire[] = {
 	0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 'a',  'p',
 	'i',  0x06, 'o',  'p',	'e',  'n',  'a',  'i',	0x03, 'c',  'o',  'm',	0x00, 0x00, 0x01,
@@ -59,40 +63,58 @@ static void check_result(const struct scrub_result *res)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void fuzz_one(const struct dns_query *q, const uint8_t *data, size_t size)
 {
-	static struct dns_query q;
-	static bool ready;
 	static struct scrub_result res, res2;
 	const struct scrub_opts o = {
 		.rebinding_guard = true, .block_metadata = true, .blocked_ttl = 30};
 	enum scrub_status st;
-	size_t outlen = 0, len2 = 0;
+	size_t outlen = 0, len2 = 0, i;
 	bool blocked;
 
-	if (!ready) {
-		if (wire_parse_query(query_wire, sizeof(query_wire), &q) != WIRE_PARSE_OK)
-			abort();
-		ready = true;
-	}
-	st = scrub_answer(data, size, &q, &o, out, sizeof(out), &outlen, &res);
+	st = scrub_answer(data, size, q, &o, out, sizeof(out), &outlen, &res);
 	if (st != res.status)
 		abort();
 	if (st != SCRUB_OK) {
 		if (outlen != 0 || res.n_addrs != 0)
 			abort();
-		return 0;
+		return;
 	}
 	check_result(&res);
+	/* Hint addresses come from HTTPS records, the others from A records. */
+	for (i = 0; i < res.n_addrs; i++)
+		if (res.addrs[i].hint != (q->qtype == DNS_TYPE_HTTPS))
+			abort();
 	if (outlen == 0)
-		return 0;
+		return;
 	blocked = res.filtered && res.n_addrs == 0 && res.rcode == DNS_RCODE_NXDOMAIN;
-	st = scrub_answer(out, outlen, &q, &o, again, sizeof(again), &len2, &res2);
+	st = scrub_answer(out, outlen, q, &o, again, sizeof(again), &len2, &res2);
 	if (st != SCRUB_OK || res2.rcode != res.rcode)
 		abort();
 	if (!blocked &&
 	    (len2 != outlen || memcmp(out, again, outlen) != 0 || res2.n_addrs != res.n_addrs ||
-	     res2.n_cnames != res.n_cnames || res2.min_ttl != res.min_ttl || res2.filtered))
+	     res2.n_cnames != res.n_cnames || res2.min_ttl != res.min_ttl || res2.filtered ||
+	     memcmp(res2.addrs, res.addrs, res.n_addrs * sizeof(res.addrs[0])) != 0))
 		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct dns_query qa, qhttps;
+	static bool ready;
+	uint8_t wire[sizeof(query_wire)];
+
+	if (!ready) {
+		memcpy(wire, query_wire, sizeof(wire));
+		if (wire_parse_query(wire, sizeof(wire), &qa) != WIRE_PARSE_OK)
+			abort();
+		wire[QTYPE_AT + 1] = DNS_TYPE_HTTPS;
+		if (wire_parse_query(wire, sizeof(wire), &qhttps) != WIRE_PARSE_OK ||
+		    qhttps.qtype != DNS_TYPE_HTTPS)
+			abort();
+		ready = true;
+	}
+	fuzz_one(&qa, data, size);
+	fuzz_one(&qhttps, data, size);
 	return 0;
 }

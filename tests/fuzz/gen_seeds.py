@@ -114,6 +114,29 @@ def answers():
     r = answer(an=[QNAME + " 300 IN A 104.18.6.192"])
     r.use_edns(0, dns.flags.DO, 1232, options=[ede])
     write(up, "edns_ede", r.to_wire())
+    # HTTPS answers (RFC 9460) for the HTTPS query: hints to publish, hints
+    # to filter (one listed in "mandatory"), AliasMode behind a CNAME.
+    write(up, "https_hints",
+          answer(rdtype="HTTPS",
+                 an=[QNAME + " 300 IN HTTPS 1 . alpn=h2,h3 ipv4hint=104.18.6.192,10.0.0.1"
+                     " ipv6hint=2606:4700::6812:6c0,fd00::1",
+                     QNAME + " 300 IN HTTPS 2 . mandatory=ipv4hint"
+                     " ipv4hint=169.254.169.254,127.0.0.1"]).to_wire())
+    write(up, "https_alias_chain",
+          answer(rdtype="HTTPS",
+                 an=[QNAME + " 300 IN CNAME svc.example.",
+                     "svc.example. 60 IN HTTPS 0 pool.example.",
+                     "svc.example. 60 IN HTTPS 1 pool.example. port=8443 no-default-alpn"
+                     " alpn=h3 ipv6hint=2001:db8::1"]).to_wire())
+    # A TargetName compressed against the question (RFC 9460 forbids it,
+    # the scrubber accepts it and writes it out uncompressed); dnspython
+    # never compresses it, so the message is put together by hand.
+    qname = dns.name.from_text(QNAME).to_wire()
+    rdata = (struct.pack("!H", 1) + b"\x03svc\xc0\x10"
+             + struct.pack("!HH", 4, 8) + bytes([203, 0, 113, 5, 192, 168, 1, 1]))
+    msg = (struct.pack("!6H", 0x1234, 0x8180, 1, 1, 0, 0) + qname + struct.pack("!HH", 65, 1)
+           + struct.pack("!HHHIH", 0xc00c, 65, 1, 60, len(rdata)) + rdata)
+    write(up, "https_compressed_target", msg)
 
 
 queries()
