@@ -445,12 +445,14 @@ saturate() { # UNIT SCENARIO REP
 	local done=${R[$u|$s|$rep|completed]:-0}
 	R[$u|$s|$rep|us]=$(calc "if ($done > 0) printf \"%.2f\", ($p1 - $p0) * 1e6 / $CLK_TCK / $done; else print \"nan\"")
 	R[$u|$s|$rep|srv]=$(awk -v a="$s0" -v b="$s1" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
+	# busy time on the server's core that was not the server's: softirq and other processes (noise)
+	R[$u|$s|$rep|oth]=$(awk -v a="$s0" -v b="$s1" -v p=$((p1 - p0)) 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; o = y[1] - x[1] - p; printf "%.0f", (d > 0 && o > 0 ? 100 * o / d : 0) }')
 	R[$u|$s|$rep|cli]=$(awk -v a="$c0" -v b="$c1" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
 	if [ -z "${CMD_SEEN[$s]:-}" ] && [[ " ${MAIN[*]} " == *" $u "* ]]; then
 		CMD_SEEN[$s]=1
 		CMDS+=("$s: taskset -c $CLIENT_CPU dnsperf ${args[*]//$RUN\/q\//}")
 	fi
-	log "  $u/$s run $rep: ${R[$u|$s|$rep|qps]:-?} q/s, ${R[$u|$s|$rep|us]} µs/q, lost ${R[$u|$s|$rep|lost]:-?} (UDP drops ${R[$u|$s|$rep|drops]}), cores ${R[$u|$s|$rep|srv]}%/${R[$u|$s|$rep|cli]}% [${R[$u|$s|$rep|rcodes]:-}]"
+	log "  $u/$s run $rep: ${R[$u|$s|$rep|qps]:-?} q/s, ${R[$u|$s|$rep|us]} µs/q, lost ${R[$u|$s|$rep|lost]:-?} (UDP drops ${R[$u|$s|$rep|drops]}), cores ${R[$u|$s|$rep|srv]}% (not server ${R[$u|$s|$rep|oth]}%)/${R[$u|$s|$rep|cli]}% [${R[$u|$s|$rep|rcodes]:-}]"
 }
 
 probe() { # UNIT SCENARIO: fixed-rate load with per-query latencies (dnsperf -v)
@@ -665,14 +667,14 @@ report() {
 	echo
 	echo "## Every run"
 	echo
-	echo "lost = queries dnsperf got no answer to within $QTIMEOUT s; UDP drops = RcvbufErrors in /proc/net/snmp during the runs (datagrams a full socket buffer dropped, on either side); core busy = share of the server's and of dnsperf's CPU that was not idle."
+	echo "lost = queries dnsperf got no answer to within $QTIMEOUT s; UDP drops = RcvbufErrors in /proc/net/snmp during the runs (datagrams a full socket buffer dropped, on either side); core busy = share of the server's and of dnsperf's CPU that was not idle; in brackets the part of the server core's busy time that was not the server's own (softirq, other processes: a high figure means a noisy run; meaningless for loki-t2-spread, whose threads also run on the other core)."
 	echo
-	echo "| server | scenario | QPS (each run) | µs/q (each run) | lost (sum) | UDP drops (sum) | server / client core busy % (last run) | rcodes (last run) |"
+	echo "| server | scenario | QPS (each run) | µs/q (each run) | lost (sum) | UDP drops (sum) | server (not server) / client core busy % (last run) | rcodes (last run) |"
 	echo "|---|---|---|---|---:|---:|---|---|"
 	for u in "${UNITS[@]}"; do
 		for s in ${U_SCEN[$u]//,/ }; do
 			have "$u" "$s" || continue
-			echo "| $u | $s | ${R[$u|$s|allq]} | ${R[$u|$s|allu]} | ${R[$u|$s|lost]} | ${R[$u|$s|drops]} | ${R[$u|$s|$REPS|srv]:-${R[$u|$s|1|srv]}} / ${R[$u|$s|$REPS|cli]:-${R[$u|$s|1|cli]}} | ${R[$u|$s|rcodes]} |"
+			echo "| $u | $s | ${R[$u|$s|allq]} | ${R[$u|$s|allu]} | ${R[$u|$s|lost]} | ${R[$u|$s|drops]} | ${R[$u|$s|$REPS|srv]:-${R[$u|$s|1|srv]}} (${R[$u|$s|$REPS|oth]:-${R[$u|$s|1|oth]}}) / ${R[$u|$s|$REPS|cli]:-${R[$u|$s|1|cli]}} | ${R[$u|$s|rcodes]} |"
 		done
 	done
 	echo
@@ -686,7 +688,7 @@ report() {
 	echo '```'
 }
 csv() {
-	echo "unit,kind,cpus,threads,allowlist_extra,cache_fill,scenario,rep,qps,completed,lost,avg_latency_s,cpu_us_per_query,udp_rcvbuf_drops,server_core_busy_pct,client_core_busy_pct,p50_ms,p99_ms"
+	echo "unit,kind,cpus,threads,allowlist_extra,cache_fill,scenario,rep,qps,completed,lost,avg_latency_s,cpu_us_per_query,udp_rcvbuf_drops,server_core_busy_pct,server_core_not_server_pct,client_core_busy_pct,p50_ms,p99_ms"
 	local u s rep th al
 	for u in "${UNITS[@]}"; do
 		th=$(sed -n 's/^LOKI_THREADS=//p' <<<"${U_ENV[$u]}")
@@ -695,10 +697,10 @@ csv() {
 		for s in ${U_SCEN[$u]//,/ }; do
 			for rep in $(seq "$REPS"); do
 				[ -n "${R[$u|$s|$rep|qps]:-}" ] || continue
-				echo "$u,${U_KIND[$u]},\"${U_CPUS[$u]}\",$th,$al,${U_FILL[$u]},$s,$rep,${R[$u|$s|$rep|qps]},${R[$u|$s|$rep|completed]:-},${R[$u|$s|$rep|lost]:-},${R[$u|$s|$rep|lat_avg]:-},${R[$u|$s|$rep|us]},${R[$u|$s|$rep|drops]},${R[$u|$s|$rep|srv]},${R[$u|$s|$rep|cli]},,"
+				echo "$u,${U_KIND[$u]},\"${U_CPUS[$u]}\",$th,$al,${U_FILL[$u]},$s,$rep,${R[$u|$s|$rep|qps]},${R[$u|$s|$rep|completed]:-},${R[$u|$s|$rep|lost]:-},${R[$u|$s|$rep|lat_avg]:-},${R[$u|$s|$rep|us]},${R[$u|$s|$rep|drops]},${R[$u|$s|$rep|srv]},${R[$u|$s|$rep|oth]},${R[$u|$s|$rep|cli]},,"
 			done
 			[ -n "${R[$u|$s|probe|p50]:-}" ] &&
-				echo "$u,${U_KIND[$u]},\"${U_CPUS[$u]}\",$th,$al,${U_FILL[$u]},$s,probe-$PROBE_QPS,,${R[$u|$s|probe|n]},${R[$u|$s|probe|lost]:-},,,,,,${R[$u|$s|probe|p50]},${R[$u|$s|probe|p99]}"
+				echo "$u,${U_KIND[$u]},\"${U_CPUS[$u]}\",$th,$al,${U_FILL[$u]},$s,probe-$PROBE_QPS,,${R[$u|$s|probe|n]},${R[$u|$s|probe|lost]:-},,,,,,,${R[$u|$s|probe|p50]},${R[$u|$s|probe|p99]}"
 		done
 	done
 }
