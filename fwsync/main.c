@@ -344,6 +344,8 @@ int main(int argc, char **argv)
 	bool loop_ready = false;
 	int rc, status = 1;
 
+	log_set_ident("loki-fwsync");
+
 	rc = parse_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;

@@ -4,6 +4,12 @@
 #include <time.h>
 
 int log_level = LOG_INFO;
+static const char *log_ident = "loki-resolver";
+
+void log_set_ident(const char *ident)
+{
+	log_ident = ident;
+}
 
 void log_set_level(int level)
 {
@@ -37,7 +43,7 @@ void log_msg(int level, const char *tag, const char *fmt, ...)
 
 	/* Format into one buffer and write it with one call, so that lines
 	 * from several worker threads never interleave. */
-	n = snprintf(line, sizeof(line), "loki-resolver[%s] %s: ", level_name(level), tag);
+	n = snprintf(line, sizeof(line), "%s[%s] %s: ", log_ident, level_name(level), tag);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	va_start(ap, fmt);

@@ -13,6 +13,8 @@
 extern int log_level; /* LOG_ERR .. LOG_DEBUG; default LOG_INFO */
 
 void log_set_level(int level);
+/* The program name that starts every line (default "loki-resolver"). */
+void log_set_ident(const char *ident);
 void log_msg(int level, const char *tag, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -26,6 +26,8 @@
 #define WORKER_DRAIN_TICK_MS 50
 /* TTL of the synthesized RFC 8482 HINFO answer to ANY. */
 #define WORKER_ANY_TTL 3600
+/* Receive buffer asked for on UDP listeners. */
+#define WORKER_UDP_RCVBUF (4 * 1024 * 1024)
 
 static int open_socket(const struct netaddr *addr, int type, char *err, size_t errlen)
 {
@@ -44,6 +46,16 @@ static int open_socket(const struct netaddr *addr, int type, char *err, size_t e
 	if (addr->ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
 		goto fail;
+	/* A burst of queries must not overflow the kernel's default receive
+	 * buffer before the loop runs. SO_RCVBUFFORCE passes net.core.rmem_max
+	 * when we still have CAP_NET_ADMIN (binding happens before the
+	 * privilege drop); otherwise the capped SO_RCVBUF is the best effort. */
+	if (type == SOCK_DGRAM) {
+		int size = WORKER_UDP_RCVBUF;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
 	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0)
 		goto fail;
 	return fd;
