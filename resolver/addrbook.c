@@ -2,6 +2,7 @@
  * The address book (see addrbook.h): a chained hash table of addresses,
  * each with a short array of (name, expiry) holders.
  */
+#include "hash.h"
 #include "addrbook.h"
 
 #include <errno.h>
@@ -90,14 +91,10 @@ static size_t addr_len(int family)
 static uint64_t addr_hash(const struct addrbook *b, int family, const uint8_t *addr)
 {
 	uint8_t in[17];
-	unsigned char out[crypto_shorthash_BYTES];
-	uint64_t h;
 
 	in[0] = (uint8_t)family;
 	memcpy(in + 1, addr, addr_len(family));
-	crypto_shorthash(out, in, 1 + addr_len(family), b->key);
-	memcpy(&h, out, sizeof(h));
-	return h;
+	return hash_siphash64(b->key, in, 1 + addr_len(family));
 }
 
 static struct entry **find(struct addrbook *b, uint64_t hash, int family, const uint8_t *addr)

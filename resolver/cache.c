@@ -27,6 +27,7 @@
  * plus a reference to the immutable answer. Answers are rendered by the
  * caller outside the lock.
  */
+#include "hash.h"
 #include "cache.h"
 
 #include <errno.h>
@@ -85,18 +86,14 @@ uint64_t cache_key_hash(const struct cache *c, const struct cache_key *key)
 	/* name | qtype | qclass | DO, the name lower-cased so that the hash
 	 * agrees with the case-insensitive comparison (RFC 4343). */
 	uint8_t buf[DNS_NAME_MAX + 5];
-	unsigned char out[crypto_shorthash_BYTES];
 	struct wire_writer w;
-	uint64_t h;
 
 	wire_name_lower(buf, key->name, key->name_len);
 	wire_writer_init(&w, buf + key->name_len, 5);
 	wire_put_u16(&w, key->qtype);
 	wire_put_u16(&w, key->qclass);
 	wire_put_u8(&w, key->do_bit ? 1 : 0);
-	crypto_shorthash(out, buf, (unsigned long long)key->name_len + w.pos, c->key);
-	memcpy(&h, out, sizeof(h));
-	return h;
+	return hash_siphash64(c->key, buf, (size_t)key->name_len + w.pos);
 }
 
 static struct cache_shard *cache_shard_of(struct cache *c, uint64_t hash)

@@ -24,6 +24,7 @@
 
 #include <sodium.h>
 
+#include "hash.h"
 #include "dns.h"
 #include "learned.h"
 #include "wire.h"
@@ -111,12 +112,7 @@ static void set_used(struct learned *l, size_t used)
 
 static uint64_t name_hash(const struct learned *l, const uint8_t *name, size_t len)
 {
-	unsigned char out[crypto_shorthash_BYTES];
-	uint64_t h;
-
-	crypto_shorthash(out, name, len, l->key);
-	memcpy(&h, out, sizeof(h));
-	return h;
+	return hash_siphash64(l->key, name, len);
 }
 
 /* ------------------------------------------------------------ heap */

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "hash.h"
 #include "dns.h"
 #include "policy.h"
 #include "wire.h"
@@ -91,12 +92,7 @@ static int name_labels(const uint8_t *name, size_t len)
 
 static uint64_t name_hash(const struct policy *p, const uint8_t *name, size_t len)
 {
-	unsigned char out[crypto_shorthash_BYTES];
-	uint64_t h;
-
-	crypto_shorthash(out, name, len, p->key);
-	memcpy(&h, out, sizeof(h));
-	return h;
+	return hash_siphash64(p->key, name, len);
 }
 
 static bool set_contains(const struct name_set *s, uint64_t hash, const uint8_t *name, size_t len)

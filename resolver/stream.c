@@ -232,6 +232,18 @@ static void drain(struct stream *s)
 	}
 }
 
+/* Appends ev to the outbox; the caller holds the lock. */
+static void outbox_append(struct stream *s, struct event *ev)
+{
+	ev->next = NULL;
+	if (s->out_tail != NULL)
+		s->out_tail->next = ev;
+	else
+		s->out_head = ev;
+	s->out_tail = ev;
+	s->stats.published++;
+}
+
 static void on_async(uv_async_t *a)
 {
 	drain(a->data);
@@ -272,19 +284,13 @@ uint64_t stream_publish(struct stream *s, const uint8_t *name_lc, size_t name_le
 				 now_ms + (uint64_t)a->ttl * 1000) != 1)
 			continue;
 		ev = evs[used++];
-		ev->next = NULL;
 		ev->pubid = ++s->pubid;
 		ev->del = false;
 		ev->family = (uint8_t)family;
 		memcpy(ev->addr, a->addr, 16);
 		ev->ttl = a->ttl;
 		memcpy(ev->name, name, strlen(name) + 1);
-		if (s->out_tail != NULL)
-			s->out_tail->next = ev;
-		else
-			s->out_head = ev;
-		s->out_tail = ev;
-		s->stats.published++;
+		outbox_append(s, ev);
 		last = ev->pubid;
 	}
 	need_ack = s->ack_subs;
@@ -565,12 +571,7 @@ static void queue_del(void *arg, const char *name, int family, const uint8_t *ad
 	ev->family = (uint8_t)family;
 	memcpy(ev->addr, addr, family == 4 ? 4 : 16);
 	snprintf(ev->name, sizeof(ev->name), "%s", name);
-	if (s->out_tail != NULL)
-		s->out_tail->next = ev;
-	else
-		s->out_head = ev;
-	s->out_tail = ev;
-	s->stats.published++;
+	outbox_append(s, ev);
 }
 
 size_t stream_revoke(struct stream *s, const struct policy *p)
