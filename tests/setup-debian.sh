@@ -1,13 +1,19 @@
 #!/bin/sh
 # Installs everything loki-egress needs to build and to run every test on
-# Debian 12 (as root). Used by the README quick start and by .ci/run.
+# Debian 12 (as root). Used by the README quick start; .ci/run installs the
+# same list (`tests/setup-debian.sh --packages` prints it).
 set -e
+PACKAGES="build-essential autoconf automake pkg-config clang
+	libldns-dev libuv1-dev libsodium-dev check libnftables-dev nftables
+	nsd knot-dnsutils bind9-dnsutils
+	python3 python3-dnspython python3-pytest
+	iproute2 util-linux ca-certificates"
+if [ "${1:-}" = "--packages" ]; then
+	echo $PACKAGES
+	exit 0
+fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends \
-	build-essential autoconf automake pkg-config clang \
-	libldns-dev libuv1-dev libsodium-dev check libnftables-dev nftables \
-	nsd knot-dnsutils bind9-dnsutils \
-	python3 python3-dnspython python3-pytest \
-	iproute2 ca-certificates >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
 echo "setup-debian: build and test dependencies installed"
