@@ -223,10 +223,9 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 		goto error;
 	}
 
-	now = worker_now_ms();
 	verdict = policy_check(policy, q.qname_lc, q.qname_len, q.qname_labels);
 	if (verdict == VERDICT_BLOCK && policy_mode(policy) == POLICY_AI_ONLY &&
-	    learned_contains(sh->learned, q.qname_lc, q.qname_len, now))
+	    learned_contains(sh->learned, q.qname_lc, q.qname_len, worker_now_ms()))
 		verdict = VERDICT_ALLOW;
 	if (verdict != VERDICT_ALLOW) {
 		switch (verdict) {
@@ -255,6 +254,7 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 		return worker_fit(w, &q, synth_any(&q, WORKER_ANY_TTL, out, cap), udp != NULL);
 	}
 
+	now = worker_now_ms();
 	worker_cache_key(&q, &key);
 	if (cache_lookup(sh->cache, &key, now, &ans, &prefetch) == CACHE_FRESH) {
 		size_t alen = answer_render(ans, &q, now, false, out, cap);
