@@ -142,7 +142,7 @@ static bool conn_process(struct tcp_conn *c)
 		if (c->queries >= TCP_MAX_INFLIGHT)
 			break;
 		alen = worker_handle(c->w, c->buf + off + 2, mlen, (struct sockaddr *)&c->peer.ss,
-				     NULL, c, &forwarded);
+				     NULL, c, c->w->scratch, sizeof(c->w->scratch), &forwarded);
 		off += 2 + mlen;
 		if (alen > 0) {
 			if (tcp_conn_send(c, c->w->scratch, alen) != 0) {

@@ -1,8 +1,10 @@
 /*
  * UDP listener: one per listen address per worker, on a socket bound by the
- * main thread. The receive buffer is the listener's own (borrowed by the
- * receive callback); answers go out with uv_udp_try_send, and only when the
- * socket buffer is full is the answer copied and sent asynchronously.
+ * main thread. Queries are read in batches (recvmmsg) into the listener's
+ * own buffer; immediate answers are built in place there and the batch goes
+ * out with one sendmmsg. Later answers go out with uv_udp_try_send, and only
+ * when the socket buffer is full is an answer copied and sent
+ * asynchronously.
  */
 #ifndef LOKI_SERVER_UDP_H
 #define LOKI_SERVER_UDP_H

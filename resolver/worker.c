@@ -168,23 +168,21 @@ static void worker_cookie(struct worker *w, struct dns_query *q, const struct so
 }
 
 /* Truncates an answer that does not fit the UDP client's limit. */
-static size_t worker_fit(struct worker *w, const struct dns_query *q, size_t len, bool udp)
+static size_t worker_fit(const struct dns_query *q, size_t len, bool udp, uint8_t *out, size_t cap)
 {
 	if (udp && len > wire_query_udp_limit(q))
-		return synth_truncated(q, w->scratch, sizeof(w->scratch));
+		return synth_truncated(q, out, cap);
 	return len;
 }
 
 size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 		     const struct sockaddr *client, struct server_udp *udp, struct tcp_conn *conn,
-		     bool *forwarded)
+		     uint8_t *out, size_t cap, bool *forwarded)
 {
 	struct worker_shared *sh = w->shared;
 	struct worker_stats *st = &sh->stats;
 	const struct config *cfg = w->snap->cfg;
 	const struct policy *policy = w->snap->policy;
-	uint8_t *out = w->scratch;
-	size_t cap = sizeof(w->scratch);
 	enum policy_verdict verdict;
 	struct cache_key key;
 	struct answer *ans = NULL;
@@ -244,14 +242,14 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 		if (cfg->log_queries != LOG_QUERIES_NONE)
 			log_blocked(w, &q, client, reason);
 		return worker_fit(
-			w, &q,
-			synth_blocked(&q, cfg->blocked_ttl, DNS_EDE_BLOCKED, reason, out, cap),
-			udp != NULL);
+			&q, synth_blocked(&q, cfg->blocked_ttl, DNS_EDE_BLOCKED, reason, out, cap),
+			udp != NULL, out, cap);
 	}
 	/* RFC 8482 section 4.2: answer ANY with a small synthesized HINFO. */
 	if (q.qtype == DNS_TYPE_ANY) {
 		atomic_fetch_add_explicit(&st->allowed, 1, memory_order_relaxed);
-		return worker_fit(w, &q, synth_any(&q, WORKER_ANY_TTL, out, cap), udp != NULL);
+		return worker_fit(&q, synth_any(&q, WORKER_ANY_TTL, out, cap), udp != NULL, out,
+				  cap);
 	}
 
 	now = worker_now_ms();
@@ -269,7 +267,7 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 			 * touch it until the upstream replies. */
 			if (prefetch)
 				query_start(w, &q, NULL, NULL, NULL, true);
-			return worker_fit(w, &q, alen, udp != NULL);
+			return worker_fit(&q, alen, udp != NULL, out, cap);
 		}
 	} else {
 		/* A stale entry is used only if every upstream fails. */

@@ -140,14 +140,15 @@ void worker_post_answer(struct worker *w, const struct cache_key *key, struct an
 /*
  * The query pipeline shared by the UDP and TCP listeners: ACL, parse,
  * policy, cache, local answers. Either writes an immediate answer into
- * w->scratch and returns its length (> 0), returns 0 to drop the packet
+ * out (cap bytes; it may be pkt itself, which is read completely before
+ * the answer is written) and returns its length (> 0), returns 0 to drop the packet
  * silently, or hands the query to the upstream machinery (query_start) and
  * returns 0 with *forwarded set. udp != NULL means the answer goes over UDP
  * and is truncated to the client's limit.
  */
 size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 		     const struct sockaddr *client, struct server_udp *udp, struct tcp_conn *conn,
-		     bool *forwarded);
+		     uint8_t *out, size_t cap, bool *forwarded);
 
 /* A lower-case wire name as JSON string content ("api.openai.com"; the
  * \DDD escapes of unusual bytes have their backslash doubled). */

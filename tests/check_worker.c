@@ -130,7 +130,8 @@ static size_t make_query(uint8_t *buf, size_t cap, const char *name, uint16_t qt
 
 static size_t handle(const uint8_t *pkt, size_t len, bool *forwarded)
 {
-	return worker_handle(w, pkt, len, (struct sockaddr *)&client, NULL, NULL, forwarded);
+	return worker_handle(w, pkt, len, (struct sockaddr *)&client, NULL, NULL, w->scratch,
+			     sizeof(w->scratch), forwarded);
 }
 
 static int rcode_of(size_t len)
@@ -190,6 +191,36 @@ START_TEST(any_answered_locally)
 	ck_assert(!fwd);
 	ck_assert_int_eq(rcode_of(len), DNS_RCODE_NOERROR);
 	ck_assert_uint_eq(w->scratch[7], 1); /* ANCOUNT: the HINFO */
+}
+END_TEST
+
+/* The UDP listener builds answers over the query in its receive buffer:
+ * the answer must be the same as one built in a separate buffer. */
+static void assert_in_place_same(const char *name, uint16_t qtype, bool edns, size_t cut)
+{
+	uint8_t q[512], inplace[4096], copy[4096];
+	bool fwd;
+	size_t n = make_query(q, sizeof(q), name, qtype, edns), a, b;
+
+	n -= cut;
+	memcpy(inplace, q, n);
+	a = worker_handle(w, q, n, (struct sockaddr *)&client, NULL, NULL, copy, sizeof(copy),
+			  &fwd);
+	b = worker_handle(w, inplace, n, (struct sockaddr *)&client, NULL, NULL, inplace,
+			  sizeof(inplace), &fwd);
+	ck_assert_uint_ge(a, DNS_HEADER_LEN);
+	ck_assert_uint_eq(a, b);
+	ck_assert_mem_eq(copy, inplace, a);
+}
+
+START_TEST(answers_in_place)
+{
+	assert_in_place_same("www.example.com", DNS_TYPE_A, true, 0);	  /* blocked, EDE */
+	assert_in_place_same("www.example.com", DNS_TYPE_AAAA, false, 0); /* blocked */
+	assert_in_place_same("api.openai.com", DNS_TYPE_ANY, true, 0);	  /* local HINFO */
+	assert_in_place_same("api.openai.com", DNS_TYPE_A, false, 3);	  /* FORMERR */
+	client.sin_addr.s_addr = htonl(0xc0000201);			  /* REFUSED */
+	assert_in_place_same("api.openai.com", DNS_TYPE_A, true, 0);
 }
 END_TEST
 
@@ -294,6 +325,7 @@ static Suite *worker_suite(void)
 	tcase_add_test(tc, refused_outside_acl);
 	tcase_add_test(tc, malformed_formerr_or_drop);
 	tcase_add_test(tc, any_answered_locally);
+	tcase_add_test(tc, answers_in_place);
 #if COUNT_ALLOCS
 	tcase_add_test(tc, blocked_path_allocates_nothing);
 	tcase_add_test(tc, cache_hit_allocates_nothing);
