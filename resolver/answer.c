@@ -279,7 +279,7 @@ static bool answer_matches(const struct answer *a, const struct dns_query *q)
 	name = wire_bytes(&c, a->qname_len);
 	qtype = wire_u16(&c);
 	qclass = wire_u16(&c);
-	return wire_ok(&c) && wire_name_equal(name, a->qname_len, q->qname, q->qname_len) &&
+	return wire_ok(&c) && wire_name_equal(name, a->qname_len, q->qname_lc, q->qname_len) &&
 	       qtype == q->qtype && qclass == q->qclass;
 }
 

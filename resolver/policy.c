@@ -30,6 +30,10 @@ struct name_set {
 	struct name_slot *slots;
 	size_t cap; /* 0 or a power of two */
 	size_t count;
+	/* Bit n set: some entry has n labels (bit 63: 63 or more). A lookup
+	 * hashes only names of a label count the set holds, so a blocked name
+	 * usually costs no hash at all against the wildcard set. */
+	uint64_t label_mask;
 };
 
 struct policy {
@@ -88,6 +92,16 @@ static int name_labels(const uint8_t *name, size_t len)
 		labels++;
 	}
 	return -1;
+}
+
+static uint64_t label_bit(int labels)
+{
+	return (uint64_t)1 << (labels > 63 ? 63 : labels);
+}
+
+static bool set_may_hold(const struct name_set *s, int labels)
+{
+	return s->count != 0 && (s->label_mask & label_bit(labels)) != 0;
 }
 
 static uint64_t name_hash(const struct policy *p, const uint8_t *name, size_t len)
@@ -162,6 +176,7 @@ static int set_insert(const struct policy *p, struct name_set *s, const uint8_t 
 	memcpy(entry.name, name, len);
 	set_place(s->slots, s->cap, &entry);
 	s->count++;
+	s->label_mask |= label_bit(name_labels(name, len));
 	return 0;
 }
 
@@ -269,24 +284,28 @@ int policy_allow_text(struct policy *p, const char *name)
 	return policy_allow_wire(p, wire, len, wildcard);
 }
 
-/* True if the name itself is in exact, or one of its proper parents is in wild. */
+/* True if the name itself is in exact, or one of its proper parents is in
+ * wild. labels is the name's label count, as name_labels() found it. */
 static bool match(const struct policy *p, const struct name_set *exact, const struct name_set *wild,
-		  const uint8_t *name, size_t len)
+		  const uint8_t *name, size_t len, int labels)
 {
 	size_t pos;
+	int n;
 
-	if (exact->count != 0 && set_contains(exact, name_hash(p, name, len), name, len))
+	if (set_may_hold(exact, labels) && set_contains(exact, name_hash(p, name, len), name, len))
 		return true;
 	if (wild->count == 0)
 		return false;
 	/*
 	 * Each proper parent suffix starts at a label boundary after the
-	 * first label: for a.b.example.com these are b.example.com,
-	 * example.com and com. The root is never stored, so it is not probed.
-	 * The caller has checked that the name is well formed.
+	 * first label: for a.b.example.com these are b.example.com (3 labels),
+	 * example.com (2) and com (1). The root is never stored, so it is not
+	 * probed. The caller has checked that the name is well formed.
 	 */
-	for (pos = 1 + (size_t)name[0]; pos < len && name[pos] != 0; pos += 1 + (size_t)name[pos])
-		if (set_contains(wild, name_hash(p, name + pos, len - pos), name + pos, len - pos))
+	for (pos = 1 + (size_t)name[0], n = labels - 1; pos < len && name[pos] != 0;
+	     pos += 1 + (size_t)name[pos], n--)
+		if (set_may_hold(wild, n) &&
+		    set_contains(wild, name_hash(p, name + pos, len - pos), name + pos, len - pos))
 			return true;
 	return false;
 }
@@ -302,38 +321,49 @@ static bool is_metadata(const uint8_t *name, size_t len)
 }
 
 /*
- * Copies a query name into lc, lower-cased, after checking its form. The
- * caller promises a lower-case name, but a mixed-case one must not slip past
- * the metadata or deny sets, and a 255-byte copy on the stack is cheap.
+ * Checks a query name's form and returns it lower-cased: the name itself,
+ * or its lower-cased copy in lc. The caller promises a lower-case name, but
+ * a mixed-case one must not slip past the metadata or deny sets; looking
+ * costs less than copying. *labels gets the label count.
  */
-static bool query_name(const uint8_t *name, size_t len, uint8_t lc[DNS_NAME_MAX])
+static const uint8_t *query_name(const uint8_t *name, size_t len, uint8_t lc[DNS_NAME_MAX],
+				 int *labels)
 {
-	if (name_labels(name, len) < 0)
-		return false;
-	wire_name_lower(lc, name, len);
-	return true;
+	size_t i;
+
+	*labels = name_labels(name, len);
+	if (*labels < 0)
+		return NULL;
+	for (i = 0; i < len; i++)
+		if ((uint8_t)(name[i] - 'A') < 26) {
+			wire_name_lower(lc, name, len);
+			return lc;
+		}
+	return name;
 }
 
 enum policy_verdict policy_check(const struct policy *p, const uint8_t *name_lc, size_t len,
 				 uint8_t labels)
 {
-	uint8_t lc[DNS_NAME_MAX];
+	uint8_t buf[DNS_NAME_MAX];
+	const uint8_t *lc;
+	int n;
 
 	/* labels is not trusted: the walk in query_name() counts them again,
 	 * so a wrong count can neither widen nor narrow a match. */
 	(void)labels;
-	if (p == NULL || !query_name(name_lc, len, lc))
+	if (p == NULL || (lc = query_name(name_lc, len, buf, &n)) == NULL)
 		return VERDICT_BLOCK;
 	if (p->block_metadata && is_metadata(lc, len))
 		return VERDICT_METADATA;
-	if (match(p, &p->deny_exact, &p->deny_wild, lc, len))
+	if (match(p, &p->deny_exact, &p->deny_wild, lc, len, n))
 		return VERDICT_DENY;
 	switch (p->mode) {
 	case POLICY_UNRESTRICTED:
 		return VERDICT_ALLOW;
 	case POLICY_AI_ONLY:
-		return match(p, &p->allow_exact, &p->allow_wild, lc, len) ? VERDICT_ALLOW
-									  : VERDICT_BLOCK;
+		return match(p, &p->allow_exact, &p->allow_wild, lc, len, n) ? VERDICT_ALLOW
+									     : VERDICT_BLOCK;
 	case POLICY_NONE:
 	default:
 		return VERDICT_BLOCK;
@@ -342,12 +372,14 @@ enum policy_verdict policy_check(const struct policy *p, const uint8_t *name_lc,
 
 bool policy_listed(const struct policy *p, const uint8_t *name_lc, size_t len, uint8_t labels)
 {
-	uint8_t lc[DNS_NAME_MAX];
+	uint8_t buf[DNS_NAME_MAX];
+	const uint8_t *lc;
+	int n;
 
 	(void)labels;
-	if (p == NULL || !query_name(name_lc, len, lc))
+	if (p == NULL || (lc = query_name(name_lc, len, buf, &n)) == NULL)
 		return false;
-	return match(p, &p->allow_exact, &p->allow_wild, lc, len);
+	return match(p, &p->allow_exact, &p->allow_wild, lc, len, n);
 }
 
 enum policy_mode policy_mode(const struct policy *p)

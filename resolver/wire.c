@@ -13,62 +13,6 @@ void wire_cursor_init(struct wire_cursor *c, const uint8_t *base, size_t len)
 	c->err = false;
 }
 
-static bool wire_need(struct wire_cursor *c, size_t n)
-{
-	if (c->err || n > c->len - c->pos) {
-		c->err = true;
-		return false;
-	}
-	return true;
-}
-
-uint8_t wire_u8(struct wire_cursor *c)
-{
-	if (!wire_need(c, 1))
-		return 0;
-	return c->base[c->pos++];
-}
-
-uint16_t wire_u16(struct wire_cursor *c)
-{
-	uint16_t v;
-
-	if (!wire_need(c, 2))
-		return 0;
-	v = (uint16_t)(c->base[c->pos] << 8 | c->base[c->pos + 1]);
-	c->pos += 2;
-	return v;
-}
-
-uint32_t wire_u32(struct wire_cursor *c)
-{
-	uint32_t v;
-
-	if (!wire_need(c, 4))
-		return 0;
-	v = (uint32_t)c->base[c->pos] << 24 | (uint32_t)c->base[c->pos + 1] << 16 |
-	    (uint32_t)c->base[c->pos + 2] << 8 | (uint32_t)c->base[c->pos + 3];
-	c->pos += 4;
-	return v;
-}
-
-const uint8_t *wire_bytes(struct wire_cursor *c, size_t n)
-{
-	const uint8_t *p;
-
-	if (!wire_need(c, n))
-		return NULL;
-	p = c->base + c->pos;
-	c->pos += n;
-	return p;
-}
-
-void wire_skip(struct wire_cursor *c, size_t n)
-{
-	if (wire_need(c, n))
-		c->pos += n;
-}
-
 void wire_seek(struct wire_cursor *c, size_t offset)
 {
 	if (c->err || offset > c->len)
@@ -150,9 +94,10 @@ void wire_skip_name(struct wire_cursor *c)
 	wire_name_walk(c, NULL, NULL);
 }
 
+/* Branch-free, so that the loops below vectorize. */
 static inline uint8_t ascii_lower(uint8_t ch)
 {
-	return (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch + 32) : ch;
+	return (uint8_t)(ch + ((uint8_t)(ch - 'A') < 26 ? 32 : 0));
 }
 
 void wire_name_lower(uint8_t *dst, const uint8_t *src, size_t len)
@@ -170,6 +115,9 @@ bool wire_name_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t ble
 
 	if (alen != blen)
 		return false;
+	/* Mostly both sides are lower case already. */
+	if (memcmp(a, b, alen) == 0)
+		return true;
 	for (i = 0; i < alen; i++)
 		if (ascii_lower(a[i]) != ascii_lower(b[i]))
 			return false;
@@ -258,16 +206,6 @@ size_t wire_name_from_text(const char *text, uint8_t out[DNS_NAME_MAX])
 	}
 	out[n++] = 0;
 	return n;
-}
-
-void wire_read_header(struct wire_cursor *c, struct dns_header *h)
-{
-	h->id = wire_u16(c);
-	h->flags = wire_u16(c);
-	h->qdcount = wire_u16(c);
-	h->ancount = wire_u16(c);
-	h->nscount = wire_u16(c);
-	h->arcount = wire_u16(c);
 }
 
 /*
@@ -387,84 +325,4 @@ uint16_t wire_query_udp_limit(const struct dns_query *q)
 	if (!q->edns || q->edns_udp_size < DNS_UDP_MIN)
 		return DNS_UDP_MIN;
 	return q->edns_udp_size > DNS_EDNS_SIZE ? DNS_EDNS_SIZE : q->edns_udp_size;
-}
-
-void wire_writer_init(struct wire_writer *w, uint8_t *base, size_t cap)
-{
-	w->base = base;
-	w->cap = cap;
-	w->pos = 0;
-	w->err = false;
-}
-
-static bool writer_need(struct wire_writer *w, size_t n)
-{
-	if (w->err || n > w->cap - w->pos) {
-		w->err = true;
-		return false;
-	}
-	return true;
-}
-
-void wire_put_u8(struct wire_writer *w, uint8_t v)
-{
-	if (writer_need(w, 1))
-		w->base[w->pos++] = v;
-}
-
-void wire_put_u16(struct wire_writer *w, uint16_t v)
-{
-	if (!writer_need(w, 2))
-		return;
-	w->base[w->pos++] = (uint8_t)(v >> 8);
-	w->base[w->pos++] = (uint8_t)v;
-}
-
-void wire_put_u32(struct wire_writer *w, uint32_t v)
-{
-	if (!writer_need(w, 4))
-		return;
-	w->base[w->pos++] = (uint8_t)(v >> 24);
-	w->base[w->pos++] = (uint8_t)(v >> 16);
-	w->base[w->pos++] = (uint8_t)(v >> 8);
-	w->base[w->pos++] = (uint8_t)v;
-}
-
-void wire_put_bytes(struct wire_writer *w, const void *p, size_t n)
-{
-	if (n == 0 || !writer_need(w, n))
-		return;
-	memcpy(w->base + w->pos, p, n);
-	w->pos += n;
-}
-
-void wire_patch_u16(struct wire_writer *w, size_t offset, uint16_t v)
-{
-	if (w->err || offset + 2 > w->pos) {
-		w->err = true;
-		return;
-	}
-	w->base[offset] = (uint8_t)(v >> 8);
-	w->base[offset + 1] = (uint8_t)v;
-}
-
-void wire_put_header(struct wire_writer *w, const struct dns_header *h)
-{
-	wire_put_u16(w, h->id);
-	wire_put_u16(w, h->flags);
-	wire_put_u16(w, h->qdcount);
-	wire_put_u16(w, h->ancount);
-	wire_put_u16(w, h->nscount);
-	wire_put_u16(w, h->arcount);
-}
-
-void wire_set_id(uint8_t *pkt, uint16_t id)
-{
-	pkt[0] = (uint8_t)(id >> 8);
-	pkt[1] = (uint8_t)id;
-}
-
-uint16_t wire_get_id(const uint8_t *pkt)
-{
-	return (uint16_t)(pkt[0] << 8 | pkt[1]);
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dns.h"
 
@@ -33,12 +34,60 @@ static inline size_t wire_remaining(const struct wire_cursor *c)
 {
 	return c->err ? 0 : c->len - c->pos;
 }
-uint8_t wire_u8(struct wire_cursor *c);
-uint16_t wire_u16(struct wire_cursor *c); /* network order in, host order out */
-uint32_t wire_u32(struct wire_cursor *c);
+/* The reads below are inline: they run several times per query on the
+ * serving path, and a call costs more than the check itself. */
+static inline bool wire_need(struct wire_cursor *c, size_t n)
+{
+	if (c->err || n > c->len - c->pos) {
+		c->err = true;
+		return false;
+	}
+	return true;
+}
+static inline uint8_t wire_u8(struct wire_cursor *c)
+{
+	if (!wire_need(c, 1))
+		return 0;
+	return c->base[c->pos++];
+}
+/* Network order in, host order out. */
+static inline uint16_t wire_u16(struct wire_cursor *c)
+{
+	uint16_t v;
+
+	if (!wire_need(c, 2))
+		return 0;
+	v = (uint16_t)(c->base[c->pos] << 8 | c->base[c->pos + 1]);
+	c->pos += 2;
+	return v;
+}
+static inline uint32_t wire_u32(struct wire_cursor *c)
+{
+	uint32_t v;
+
+	if (!wire_need(c, 4))
+		return 0;
+	v = (uint32_t)c->base[c->pos] << 24 | (uint32_t)c->base[c->pos + 1] << 16 |
+	    (uint32_t)c->base[c->pos + 2] << 8 | (uint32_t)c->base[c->pos + 3];
+	c->pos += 4;
+	return v;
+}
 /* Returns a pointer to the next n bytes and advances, or NULL (and sets err). */
-const uint8_t *wire_bytes(struct wire_cursor *c, size_t n);
-void wire_skip(struct wire_cursor *c, size_t n);
+static inline const uint8_t *wire_bytes(struct wire_cursor *c, size_t n)
+{
+	const uint8_t *p;
+
+	if (!wire_need(c, n))
+		return NULL;
+	p = c->base + c->pos;
+	c->pos += n;
+	return p;
+}
+static inline void wire_skip(struct wire_cursor *c, size_t n)
+{
+	if (wire_need(c, n))
+		c->pos += n;
+}
 /* Moves to an absolute offset; offset > len sets err. */
 void wire_seek(struct wire_cursor *c, size_t offset);
 
@@ -83,7 +132,15 @@ struct dns_header {
 	uint16_t arcount;
 };
 
-void wire_read_header(struct wire_cursor *c, struct dns_header *h);
+static inline void wire_read_header(struct wire_cursor *c, struct dns_header *h)
+{
+	h->id = wire_u16(c);
+	h->flags = wire_u16(c);
+	h->qdcount = wire_u16(c);
+	h->ancount = wire_u16(c);
+	h->nscount = wire_u16(c);
+	h->arcount = wire_u16(c);
+}
 
 /* What a client's query says, parsed once on receipt. */
 struct dns_query {
@@ -139,17 +196,80 @@ struct wire_writer {
 	bool err;
 };
 
-void wire_writer_init(struct wire_writer *w, uint8_t *base, size_t cap);
-void wire_put_u8(struct wire_writer *w, uint8_t v);
-void wire_put_u16(struct wire_writer *w, uint16_t v);
-void wire_put_u32(struct wire_writer *w, uint32_t v);
-void wire_put_bytes(struct wire_writer *w, const void *p, size_t n);
+static inline void wire_writer_init(struct wire_writer *w, uint8_t *base, size_t cap)
+{
+	w->base = base;
+	w->cap = cap;
+	w->pos = 0;
+	w->err = false;
+}
+static inline bool wire_writer_need(struct wire_writer *w, size_t n)
+{
+	if (w->err || n > w->cap - w->pos) {
+		w->err = true;
+		return false;
+	}
+	return true;
+}
+static inline void wire_put_u8(struct wire_writer *w, uint8_t v)
+{
+	if (wire_writer_need(w, 1))
+		w->base[w->pos++] = v;
+}
+static inline void wire_put_u16(struct wire_writer *w, uint16_t v)
+{
+	if (!wire_writer_need(w, 2))
+		return;
+	w->base[w->pos] = (uint8_t)(v >> 8);
+	w->base[w->pos + 1] = (uint8_t)v;
+	w->pos += 2;
+}
+static inline void wire_put_u32(struct wire_writer *w, uint32_t v)
+{
+	if (!wire_writer_need(w, 4))
+		return;
+	w->base[w->pos] = (uint8_t)(v >> 24);
+	w->base[w->pos + 1] = (uint8_t)(v >> 16);
+	w->base[w->pos + 2] = (uint8_t)(v >> 8);
+	w->base[w->pos + 3] = (uint8_t)v;
+	w->pos += 4;
+}
+static inline void wire_put_bytes(struct wire_writer *w, const void *p, size_t n)
+{
+	if (n == 0 || !wire_writer_need(w, n))
+		return;
+	memcpy(w->base + w->pos, p, n);
+	w->pos += n;
+}
 /* Overwrites a 16-bit value at an absolute offset already written. */
-void wire_patch_u16(struct wire_writer *w, size_t offset, uint16_t v);
-void wire_put_header(struct wire_writer *w, const struct dns_header *h);
+static inline void wire_patch_u16(struct wire_writer *w, size_t offset, uint16_t v)
+{
+	if (w->err || offset + 2 > w->pos) {
+		w->err = true;
+		return;
+	}
+	w->base[offset] = (uint8_t)(v >> 8);
+	w->base[offset + 1] = (uint8_t)v;
+}
+static inline void wire_put_header(struct wire_writer *w, const struct dns_header *h)
+{
+	wire_put_u16(w, h->id);
+	wire_put_u16(w, h->flags);
+	wire_put_u16(w, h->qdcount);
+	wire_put_u16(w, h->ancount);
+	wire_put_u16(w, h->nscount);
+	wire_put_u16(w, h->arcount);
+}
 
 /* In-place edits of a complete message (len >= 12 assumed by caller). */
-void wire_set_id(uint8_t *pkt, uint16_t id);
-uint16_t wire_get_id(const uint8_t *pkt);
+static inline void wire_set_id(uint8_t *pkt, uint16_t id)
+{
+	pkt[0] = (uint8_t)(id >> 8);
+	pkt[1] = (uint8_t)id;
+}
+static inline uint16_t wire_get_id(const uint8_t *pkt)
+{
+	return (uint16_t)(pkt[0] << 8 | pkt[1]);
+}
 
 #endif

@@ -470,6 +470,51 @@ START_TEST(test_deep_name)
 }
 END_TEST
 
+/* A name of n labels "a.a....a.z" (n >= 1) into text. */
+static void deep_text(char *text, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i++)
+		memcpy(text + 2 * i, "a.", 2);
+	memcpy(text + 2 * (n - 1), "z", 2);
+}
+
+/* Lookups skip label counts a set does not hold; entries of 63 labels and
+ * more share one bit, so they must still be found and told apart. */
+START_TEST(test_label_counts)
+{
+	struct policy *p = new_policy(POLICY_AI_ONLY, false);
+	char t62[200], t63[200], t64[200], t70[200];
+
+	deep_text(t62, 62);
+	deep_text(t63, 63);
+	deep_text(t64, 64);
+	deep_text(t70, 70);
+	ck_assert_int_eq(policy_allow_text(p, t64), 0);
+	ck_verdict(p, t64, VERDICT_ALLOW);
+	ck_verdict(p, t63, VERDICT_BLOCK);
+	ck_verdict(p, t70, VERDICT_BLOCK);
+	ck_assert_int_eq(policy_allow_text(p, t62), 0);
+	ck_verdict(p, t62, VERDICT_ALLOW);
+	ck_verdict(p, t63, VERDICT_BLOCK);
+	/* Wildcards of 2 and 63 labels: a parent of each depth matches. */
+	ck_assert_int_eq(policy_allow_text(p, "*.example.com"), 0);
+	ck_verdict(p, "x.y.example.com", VERDICT_ALLOW);
+	ck_verdict(p, "X.Example.COM", VERDICT_ALLOW);
+	ck_verdict(p, "example.com", VERDICT_BLOCK);
+	ck_verdict(p, "x.com", VERDICT_BLOCK);
+	ck_assert_int_eq(
+		policy_allow_text(
+			p, "*.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a."
+			   "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.z"),
+		0);
+	ck_verdict(p, t70, VERDICT_ALLOW);
+	ck_verdict(p, t63, VERDICT_BLOCK);
+	policy_free(p);
+}
+END_TEST
+
 /*
  * A large allowlist: every entry found, and names that differ from entries by
  * one label, a prefix or a suffix are not. This checks correctness across
@@ -568,6 +613,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_bad_query_name);
 	tcase_add_test(tc, test_labels_not_trusted);
 	tcase_add_test(tc, test_deep_name);
+	tcase_add_test(tc, test_label_counts);
 	tcase_add_test(tc, test_large_allowlist);
 	tcase_add_test(tc, test_independent_policies);
 	tcase_set_timeout(tc, 60);
