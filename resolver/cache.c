@@ -84,11 +84,15 @@ struct cache {
 uint64_t cache_key_hash(const struct cache *c, const struct cache_key *key)
 {
 	/* name | qtype | qclass | DO, the name lower-cased so that the hash
-	 * agrees with the case-insensitive comparison (RFC 4343). */
+	 * agrees with the case-insensitive comparison (RFC 4343). Key names
+	 * are lower case already (worker_cache_key), so mostly this copies. */
 	uint8_t buf[DNS_NAME_MAX + 5];
 	struct wire_writer w;
 
-	wire_name_lower(buf, key->name, key->name_len);
+	if (wire_name_has_upper(key->name, key->name_len))
+		wire_name_lower(buf, key->name, key->name_len);
+	else
+		memcpy(buf, key->name, key->name_len);
 	wire_writer_init(&w, buf + key->name_len, 5);
 	wire_put_u16(&w, key->qtype);
 	wire_put_u16(&w, key->qclass);

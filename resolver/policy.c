@@ -329,17 +329,13 @@ static bool is_metadata(const uint8_t *name, size_t len)
 static const uint8_t *query_name(const uint8_t *name, size_t len, uint8_t lc[DNS_NAME_MAX],
 				 int *labels)
 {
-	size_t i;
-
 	*labels = name_labels(name, len);
 	if (*labels < 0)
 		return NULL;
-	for (i = 0; i < len; i++)
-		if ((uint8_t)(name[i] - 'A') < 26) {
-			wire_name_lower(lc, name, len);
-			return lc;
-		}
-	return name;
+	if (!wire_name_has_upper(name, len))
+		return name;
+	wire_name_lower(lc, name, len);
+	return lc;
 }
 
 enum policy_verdict policy_check(const struct policy *p, const uint8_t *name_lc, size_t len,

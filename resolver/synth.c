@@ -37,16 +37,49 @@
  */
 #define SYNTH_EDE_TEXT_MAX 200
 
-/* SOA timers of a blocked answer (RFC 1035 section 3.3.13). */
-#define SYNTH_SOA_SERIAL  1
-#define SYNTH_SOA_REFRESH 3600
-#define SYNTH_SOA_RETRY	  600
-#define SYNTH_SOA_EXPIRE  86400
+/*
+ * The SOA record of a blocked answer (RFC 1035 section 3.3.13; RFC 2308
+ * section 3), ready to copy. MNAME loki-resolver.invalid. and RNAME
+ * hostmaster.loki-resolver.invalid.: .invalid is reserved never to resolve
+ * (RFC 6761 section 6.4). The negative TTL is the smaller of the SOA's TTL
+ * and MINIMUM (RFC 2308 section 5), so both are set to the blocked TTL;
+ * they and the class are patched per answer.
+ *
+ *     owner  0xc00c (the query name)     TYPE SOA    CLASS (patched)
+ *     TTL    (patched)                   RDLENGTH 77
+ *     MNAME  RNAME  SERIAL 1  REFRESH 3600  RETRY 600  EXPIRE 86400
+ *     MINIMUM (patched)
+ */
+/* clang-format off */
+static const uint8_t synth_soa[] = {
+	0xc0, 0x0c,		/* owner: pointer to the query name */
+	0x00, DNS_TYPE_SOA,	/* TYPE */
+	0x00, 0x00,		/* CLASS (patched) */
+	0x00, 0x00, 0x00, 0x00, /* TTL (patched) */
+	0x00, 77,		/* RDLENGTH */
+	13, 'l', 'o', 'k', 'i', '-', 'r', 'e', 's', 'o', 'l', 'v', 'e', 'r',
+	7, 'i', 'n', 'v', 'a', 'l', 'i', 'd', 0,	/* MNAME, 23 bytes */
+	10, 'h', 'o', 's', 't', 'm', 'a', 's', 't', 'e', 'r',
+	13, 'l', 'o', 'k', 'i', '-', 'r', 'e', 's', 'o', 'l', 'v', 'e', 'r',
+	7, 'i', 'n', 'v', 'a', 'l', 'i', 'd', 0,	/* RNAME, 34 bytes */
+	0x00, 0x00, 0x00, 0x01, /* SERIAL 1 */
+	0x00, 0x00, 0x0e, 0x10, /* REFRESH 3600 */
+	0x00, 0x00, 0x02, 0x58, /* RETRY 600 */
+	0x00, 0x01, 0x51, 0x80, /* EXPIRE 86400 */
+	0x00, 0x00, 0x00, 0x00, /* MINIMUM (patched) */
+};
+/* clang-format on */
+#define SYNTH_SOA_CLASS_OFF 4
+#define SYNTH_SOA_TTL_OFF   6
+_Static_assert(sizeof(synth_soa) == 12 + 77, "SOA RDLENGTH");
 
-/* "loki-resolver.invalid." and "hostmaster.loki-resolver.invalid." in wire
- * form; .invalid is reserved never to resolve (RFC 6761 section 6.4). */
-static const uint8_t synth_mname[] = "\x0dloki-resolver\x07invalid";
-static const uint8_t synth_rname[] = "\x0ahostmaster\x0dloki-resolver\x07invalid";
+static void synth_put_u32_at(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
 
 /*
  * Writes the header and, when the client's question could be read, the
@@ -58,21 +91,32 @@ static const uint8_t synth_rname[] = "\x0ahostmaster\x0dloki-resolver\x07invalid
 static void synth_put_head(struct wire_writer *w, const struct dns_query *q, int rcode,
 			   uint16_t extra_flags)
 {
-	struct dns_header h = {
-		.id = q->hdr.id,
-		.flags = (uint16_t)(DNS_FLAG_QR | DNS_FLAG_RA | extra_flags |
-				    (q->hdr.flags &
-				     (SYNTH_OPCODE_MASK | DNS_FLAG_RD | DNS_FLAG_CD)) |
-				    (rcode & 0xf)),
-		.qdcount = q->qname_len > 0 ? 1 : 0,
-	};
+	uint16_t flags =
+		(uint16_t)(DNS_FLAG_QR | DNS_FLAG_RA | extra_flags |
+			   (q->hdr.flags & (SYNTH_OPCODE_MASK | DNS_FLAG_RD | DNS_FLAG_CD)) |
+			   (rcode & 0xf));
+	size_t qlen = q->qname_len > 0 ? (size_t)q->qname_len + 4 : 0;
+	uint8_t *p;
 
-	wire_put_header(w, &h);
-	if (q->qname_len == 0)
+	/* One bounds check for the header and question together. */
+	if (!wire_writer_need(w, DNS_HEADER_LEN + qlen))
 		return;
-	wire_put_bytes(w, q->qname, q->qname_len);
-	wire_put_u16(w, q->qtype);
-	wire_put_u16(w, q->qclass);
+	p = w->base + w->pos;
+	memset(p, 0, DNS_HEADER_LEN);
+	wire_set_id(p, q->hdr.id);
+	p[2] = (uint8_t)(flags >> 8);
+	p[3] = (uint8_t)flags;
+	p[5] = q->qname_len > 0 ? 1 : 0; /* QDCOUNT */
+	if (qlen > 0) {
+		p += DNS_HEADER_LEN;
+		memcpy(p, q->qname, q->qname_len);
+		p += q->qname_len;
+		p[0] = (uint8_t)(q->qtype >> 8);
+		p[1] = (uint8_t)q->qtype;
+		p[2] = (uint8_t)(q->qclass >> 8);
+		p[3] = (uint8_t)q->qclass;
+	}
+	w->pos += DNS_HEADER_LEN + qlen;
 }
 
 static size_t synth_done(const struct wire_writer *w)
@@ -187,37 +231,24 @@ size_t synth_error(const struct dns_query *q, int rcode, int ede, const char *ed
 	return synth_done(&w);
 }
 
-/*
- * SOA RDATA (RFC 1035 section 3.3.13):
- *
- *     /  MNAME  /  /  RNAME  /  SERIAL(32) REFRESH(32) RETRY(32) EXPIRE(32) MINIMUM(32)
- *
- * The negative TTL is the smaller of the SOA's TTL and MINIMUM (RFC 2308
- * section 5), so both are set to ttl.
- */
 size_t synth_blocked(const struct dns_query *q, uint32_t ttl, int ede, const char *ede_text,
 		     uint8_t *out, size_t cap)
 {
 	struct wire_writer w;
-	size_t rdlen_at;
 
 	wire_writer_init(&w, out, cap);
 	synth_put_head(&w, q, DNS_RCODE_NXDOMAIN, 0);
-	if (q->qname_len > 0) {
-		wire_put_u16(&w, SYNTH_QNAME_PTR);
-		wire_put_u16(&w, DNS_TYPE_SOA);
-		wire_put_u16(&w, q->qclass);
-		wire_put_u32(&w, ttl);
-		rdlen_at = w.pos;
-		wire_put_u16(&w, 0);
-		wire_put_bytes(&w, synth_mname, sizeof(synth_mname));
-		wire_put_bytes(&w, synth_rname, sizeof(synth_rname));
-		wire_put_u32(&w, SYNTH_SOA_SERIAL);
-		wire_put_u32(&w, SYNTH_SOA_REFRESH);
-		wire_put_u32(&w, SYNTH_SOA_RETRY);
-		wire_put_u32(&w, SYNTH_SOA_EXPIRE);
-		wire_put_u32(&w, ttl);
-		wire_patch_u16(&w, rdlen_at, (uint16_t)(w.pos - rdlen_at - 2));
+	if (q->qname_len > 0 && wire_writer_need(&w, sizeof(synth_soa))) {
+		uint8_t *rr = w.base + w.pos;
+
+		/* The record is the same for every blocked name but for its
+		 * class and the two TTLs. */
+		memcpy(rr, synth_soa, sizeof(synth_soa));
+		rr[SYNTH_SOA_CLASS_OFF] = (uint8_t)(q->qclass >> 8);
+		rr[SYNTH_SOA_CLASS_OFF + 1] = (uint8_t)q->qclass;
+		synth_put_u32_at(rr + SYNTH_SOA_TTL_OFF, ttl);
+		synth_put_u32_at(rr + sizeof(synth_soa) - 4, ttl);
+		w.pos += sizeof(synth_soa);
 		wire_patch_u16(&w, 8, 1); /* NSCOUNT */
 	}
 	synth_put_opt(&w, q, 0, ede, ede_text);

@@ -36,7 +36,7 @@ void wire_seek(struct wire_cursor *c, size_t offset)
  */
 static size_t wire_name_walk(struct wire_cursor *c, uint8_t *out, uint8_t *labels)
 {
-	size_t pos = c->pos, end = 0, n = 0;
+	size_t start = c->pos, pos = c->pos, end = 0, n = 0;
 	unsigned ptrs = 0, nlabels = 0;
 	bool jumped = false;
 
@@ -57,6 +57,9 @@ static size_t wire_name_walk(struct wire_cursor *c, uint8_t *out, uint8_t *label
 			if (target >= pos)
 				goto fail;
 			if (!jumped) {
+				/* The labels so far lie contiguous from start. */
+				if (out != NULL)
+					memcpy(out, c->base + start, n);
 				end = pos + 2;
 				jumped = true;
 			}
@@ -67,7 +70,7 @@ static size_t wire_name_walk(struct wire_cursor *c, uint8_t *out, uint8_t *label
 			goto fail;
 		if (n + 1 + len > DNS_NAME_MAX || pos + 1 + len > c->len)
 			goto fail;
-		if (out != NULL)
+		if (out != NULL && jumped)
 			memcpy(out + n, c->base + pos, 1 + (size_t)len);
 		n += 1 + (size_t)len;
 		pos += 1 + (size_t)len;
@@ -75,6 +78,9 @@ static size_t wire_name_walk(struct wire_cursor *c, uint8_t *out, uint8_t *label
 			break;
 		nlabels++;
 	}
+	/* Uncompressed (as a query's question is): one copy. */
+	if (out != NULL && !jumped)
+		memcpy(out, c->base + start, n);
 	c->pos = jumped ? end : pos;
 	if (labels != NULL)
 		*labels = (uint8_t)nlabels;
@@ -94,19 +100,57 @@ void wire_skip_name(struct wire_cursor *c)
 	wire_name_walk(c, NULL, NULL);
 }
 
-/* Branch-free, so that the loops below vectorize. */
 static inline uint8_t ascii_lower(uint8_t ch)
 {
 	return (uint8_t)(ch + ((uint8_t)(ch - 'A') < 26 ? 32 : 0));
+}
+
+/*
+ * Eight bytes at a time (SWAR): the mask has 0x80 in every byte of x that is
+ * an ASCII upper-case letter. Per byte, on the low seven bits h: h + 0x3f
+ * carries into bit 7 iff h >= 'A', h + 0x25 iff h > 'Z'; bytes with bit 7
+ * set are not letters. No carry crosses a byte, since h + 0x3f <= 0xbe.
+ */
+#define WIRE_ONES 0x0101010101010101ULL
+static inline uint64_t upper_mask(uint64_t x)
+{
+	uint64_t h = x & (0x7f * WIRE_ONES);
+
+	return (h + 0x3f * WIRE_ONES) & ~(h + 0x25 * WIRE_ONES) & ~x & (0x80 * WIRE_ONES);
 }
 
 void wire_name_lower(uint8_t *dst, const uint8_t *src, size_t len)
 {
 	size_t i = 0;
 
-	/* Length bytes are at most 63, below 'A', so lowering every byte is safe. */
-	for (i = 0; i < len; i++)
+	/* Length bytes are at most 63, below 'A', so lowering every byte is
+	 * safe. An upper-case letter lacks 0x20, which lower case adds. */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, src + i, 8);
+		x |= upper_mask(x) >> 2;
+		memcpy(dst + i, &x, 8);
+	}
+	for (; i < len; i++)
 		dst[i] = ascii_lower(src[i]);
+}
+
+bool wire_name_has_upper(const uint8_t *name, size_t len)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, name + i, 8);
+		if (upper_mask(x) != 0)
+			return true;
+	}
+	if (i == len)
+		return false;
+	x = 0;
+	memcpy(&x, name + i, len - i);
+	return upper_mask(x) != 0;
 }
 
 bool wire_name_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)

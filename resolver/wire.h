@@ -107,6 +107,8 @@ void wire_skip_name(struct wire_cursor *c);
 
 /* ASCII lower-casing of a wire-form name, in place or from src to dst. */
 void wire_name_lower(uint8_t *dst, const uint8_t *src, size_t len);
+/* True if any byte of the name is an ASCII upper-case letter. */
+bool wire_name_has_upper(const uint8_t *name, size_t len);
 /* Case-insensitive equality of two uncompressed wire-form names. */
 bool wire_name_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 /*

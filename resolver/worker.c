@@ -223,6 +223,7 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 
 	verdict = policy_check(policy, q.qname_lc, q.qname_len, q.qname_labels);
 	if (verdict == VERDICT_BLOCK && policy_mode(policy) == POLICY_AI_ONLY &&
+	    learned_count(sh->learned) > 0 &&
 	    learned_contains(sh->learned, q.qname_lc, q.qname_len, worker_now_ms()))
 		verdict = VERDICT_ALLOW;
 	if (verdict != VERDICT_ALLOW) {

@@ -837,12 +837,41 @@ START_TEST(writer_ids)
 }
 END_TEST
 
+/* The eight-bytes-at-a-time lower-casing and upper-case test agree with a
+ * byte-by-byte reference for every byte value at every position of names
+ * of every length up to 24 (whole words, tails, and both). */
+START_TEST(name_lower_every_byte)
+{
+	uint8_t src[24], dst[24];
+	size_t len, pos, i;
+	unsigned b;
+
+	for (len = 1; len <= sizeof(src); len++)
+		for (pos = 0; pos < len; pos++)
+			for (b = 0; b < 256; b++) {
+				bool upper = b >= 'A' && b <= 'Z';
+
+				memset(src, 'q', sizeof(src));
+				src[pos] = (uint8_t)b;
+				ck_assert_int_eq(wire_name_has_upper(src, len), upper);
+				wire_name_lower(dst, src, len);
+				for (i = 0; i < len; i++)
+					ck_assert_uint_eq(dst[i],
+							  i == pos && upper ? b + 32 : src[i]);
+				/* In place, as the policy and cache use it. */
+				wire_name_lower(src, src, len);
+				ck_assert_mem_eq(src, dst, len);
+			}
+}
+END_TEST
+
 static Suite *wire_suite(void)
 {
 	Suite *s = suite_create("wire");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, cursor_reads);
+	tcase_add_test(tc, name_lower_every_byte);
 	tcase_add_test(tc, cursor_u32_high_bit);
 	tcase_add_test(tc, cursor_sticky_error);
 	tcase_add_test(tc, cursor_bounds);
