@@ -20,8 +20,11 @@
 #include <uv.h>
 
 #include "client.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "nft.h"
 #include "setsync.h"
 
@@ -41,6 +44,16 @@ struct options {
 	const char *ruleset;
 	bool dry_run;
 	enum fwnft_refresh refresh;
+	bool has_metrics;
+	struct netaddr metrics;
+};
+
+/* Counters of what setsync and client do not count themselves. */
+struct agent_stats {
+	uint64_t applied; /* elements committed */
+	uint64_t failed;  /* elements nftables refused */
+	uint64_t started_ns;
+	uint64_t last_sync_ns; /* uv_hrtime() of the last committed transaction; 0: none */
 };
 
 struct agent {
@@ -50,6 +63,8 @@ struct agent {
 	struct fwnft *nft;
 	struct setsync *sync;
 	struct client *client;
+	struct http_server *metrics; /* NULL without --metrics */
+	struct agent_stats stats;
 };
 
 static void usage(FILE *fp)
@@ -87,6 +102,8 @@ static void usage(FILE *fp)
 		    "                          6.10 or later) or replace (add + delete + add\n"
 		    "                          in one transaction; works on every kernel,\n"
 		    "                          the default with --dry-run)\n"
+		    "  --metrics ADDR:PORT     serve Prometheus metrics at /metrics and `ok'\n"
+		    "                          at /health on this address (loki_fwsync_*)\n"
 		    "  --version               print the version and exit\n"
 		    "  --help                  print this help and exit\n"
 		    "\n"
@@ -146,6 +163,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_RULESET,
 		OPT_DRY_RUN,
 		OPT_REFRESH,
+		OPT_METRICS,
 		OPT_VERSION,
 		OPT_HELP,
 	};
@@ -159,6 +177,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"install-ruleset", required_argument, NULL, OPT_RULESET},
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"refresh", required_argument, NULL, OPT_REFRESH},
+		{"metrics", required_argument, NULL, OPT_METRICS},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
@@ -220,6 +239,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return usage_error("--refresh: '%s' is not auto, add or replace",
 						   optarg);
 			break;
+		case OPT_METRICS:
+			if (netaddr_parse(optarg, 0, &o->metrics) != 0 ||
+			    netaddr_port((struct sockaddr *)&o->metrics.ss) == 0)
+				return usage_error(
+					"--metrics: '%s' is not ADDR:PORT or [V6ADDR]:PORT",
+					optarg);
+			o->has_metrics = true;
+			break;
 		case OPT_VERSION:
 			printf("loki-fwsync %s\n", PACKAGE_VERSION);
 			return 0;
@@ -275,7 +302,12 @@ static int apply_cb(void *arg, const struct fwnft_elem *e, size_t count)
 	uint64_t t0 = uv_hrtime();
 	int rc;
 
+	memset(&st, 0, sizeof(st));
 	rc = fwnft_apply(a->nft, e, count, &st);
+	a->stats.applied += st.applied;
+	a->stats.failed += st.failed;
+	if (rc >= 0)
+		a->stats.last_sync_ns = uv_hrtime();
 	if (rc == -EPERM)
 		log_err(TAG, "cannot modify nftables: Operation not permitted (needs root or "
 			     "CAP_NET_ADMIN)");
@@ -309,12 +341,72 @@ static void on_disconnect(void *arg)
 	setsync_reset(a->sync);
 }
 
+/* The loki_fwsync_* families; everything lives on the agent's one loop. */
+static void render_metrics(struct agent *a, struct strbuf *b)
+{
+	const struct setsync_stats *ss = setsync_stats(a->sync);
+	const struct client_stats *cs = client_get_stats(a->client);
+	uint64_t now = uv_hrtime(), since;
+	char label[128];
+
+	metrics_header(b, "loki_fwsync_build_info", "gauge",
+		       "Always 1; the version label names the running build.");
+	metrics_label("version", PACKAGE_VERSION, label, sizeof(label));
+	metrics_sample(b, "loki_fwsync_build_info", label, 1);
+	metrics_header(b, "loki_fwsync_elements_total", "counter",
+		       "Set elements handed to nftables, by operation: add (a new address or "
+		       "a refreshed expiry) or del.");
+	metrics_sample(b, "loki_fwsync_elements_total", "op=\"add\"", ss->adds);
+	metrics_sample(b, "loki_fwsync_elements_total", "op=\"del\"", ss->dels);
+	metrics_counter(b, "loki_fwsync_elements_applied_total", "Set elements nftables committed.",
+			a->stats.applied);
+	metrics_counter(b, "loki_fwsync_elements_failed_total",
+			"Set elements nftables refused (after the per-element retry).",
+			a->stats.failed);
+	metrics_counter(b, "loki_fwsync_elements_forbidden_total",
+			"Published addresses never admitted (loopback, link-local, ...).",
+			ss->forbidden);
+	metrics_counter(b, "loki_fwsync_transactions_total",
+			"nftables transactions committed (one per batch of updates).", ss->batches);
+	metrics_counter(b, "loki_fwsync_errors_total",
+			"Transactions that failed as a whole (the stream is then reconnected).",
+			ss->failures);
+	metrics_counter(b, "loki_fwsync_connects_total",
+			"Connections to the resolver's stream that got a hello.", cs->connects);
+	metrics_counter(b, "loki_fwsync_reconnects_total",
+			"Connections after the first: each follows a lost stream.",
+			cs->connects > 0 ? cs->connects - 1 : 0);
+	metrics_counter(b, "loki_fwsync_disconnects_total", "Stream connections lost or dropped.",
+			cs->disconnects);
+	metrics_counter(b, "loki_fwsync_messages_total", "Stream messages received.", cs->messages);
+	metrics_counter(b, "loki_fwsync_acks_total", "Acks sent to the resolver.", cs->acks);
+	since = a->stats.last_sync_ns != 0 ? a->stats.last_sync_ns : a->stats.started_ns;
+	metrics_header(b, "loki_fwsync_last_sync_age_seconds", "gauge",
+		       "Seconds since the last committed transaction (since the start while "
+		       "there has been none).");
+	metrics_sample_double(b, "loki_fwsync_last_sync_age_seconds", NULL,
+			      (double)(now - since) / 1e9);
+}
+
+static void render_metrics_cb(void *arg, struct strbuf *b)
+{
+	render_metrics(arg, b);
+}
+
+static int on_http(void *arg, const struct http_request *req, char **body, size_t *len,
+		   const char **ctype)
+{
+	return metrics_respond(req->path, render_metrics_cb, arg, body, len, ctype);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct agent *a = h->data;
 
 	log_info(TAG, "%s: exiting; sets left in place", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	client_stop(a->client);
+	http_server_close(a->metrics);
+	a->metrics = NULL;
 	uv_close((uv_handle_t *)&a->sigterm, NULL);
 	uv_close((uv_handle_t *)&a->sigint, NULL);
 }
@@ -433,6 +525,18 @@ int main(int argc, char **argv)
 	a.sigint.data = &a;
 	uv_signal_start(&a.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&a.sigint, on_signal, SIGINT);
+	a.stats.started_ns = uv_hrtime();
+	if (o.has_metrics) {
+		struct http_conf hc = {.addr = (const struct sockaddr *)&o.metrics.ss};
+		char addr[64];
+
+		netaddr_format(hc.addr, addr, sizeof(addr));
+		if (http_server_new(&a.loop, &hc, on_http, &a, &a.metrics, err, sizeof(err)) != 0) {
+			fprintf(stderr, "loki-fwsync: cannot serve metrics on %s: %s\n", addr, err);
+			goto out;
+		}
+		log_info(TAG, "metrics on http://%s/metrics", addr);
+	}
 	if (client_start(a.client) != 0)
 		goto out;
 	log_info(TAG, "syncing %s to %s %s %s/%s (timeout max(ttl, %u) + %u s)%s", o.socket,
@@ -447,6 +551,8 @@ out:
 		if (status != 0) {
 			if (a.client != NULL)
 				client_stop(a.client);
+			http_server_close(a.metrics);
+			a.metrics = NULL;
 			if (a.sigterm.type == UV_SIGNAL &&
 			    !uv_is_closing((uv_handle_t *)&a.sigterm))
 				uv_close((uv_handle_t *)&a.sigterm, NULL);

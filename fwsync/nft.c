@@ -26,12 +26,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <nftables/libnftables.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "strbuf.h"
 
 #define TAG "nft"
 
@@ -49,54 +49,6 @@ struct fwnft {
 	FILE *dry_out;
 	char *err; /* nft's error text of the last failure, or NULL */
 };
-
-/* A growable string for command text. */
-struct sbuf {
-	char *p;
-	size_t len;
-	size_t cap;
-	bool oom;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->p != NULL ? b->p + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		{
-			size_t cap = b->cap != 0 ? b->cap * 2 : 4096;
-			char *p;
-
-			while (cap - b->len <= (size_t)n)
-				cap *= 2;
-			p = realloc(b->p, cap);
-			if (p == NULL) {
-				b->oom = true;
-				return;
-			}
-			b->p = p;
-			b->cap = cap;
-		}
-	}
-}
 
 const char *fwnft_refresh_name(enum fwnft_refresh mode)
 {
@@ -293,18 +245,18 @@ static const char *error_line(const struct fwnft *n, char *buf, size_t len)
 
 int fwnft_ensure(struct fwnft *n)
 {
-	struct sbuf b = {0};
+	struct strbuf b = {0};
 	const char *out;
 	const char *sets[2] = {n->set4, n->set6};
 	int rc = -ENOMEM, i;
 	unsigned int flags;
 
-	sb_printf(&b, "add table %s %s\n", n->family, n->table);
-	sb_printf(&b, "add set %s %s %s { type ipv4_addr; flags timeout; }\n", n->family, n->table,
-		  n->set4);
-	sb_printf(&b, "add set %s %s %s { type ipv6_addr; flags timeout; }\n", n->family, n->table,
-		  n->set6);
-	if (b.oom)
+	strbuf_printf(&b, "add table %s %s\n", n->family, n->table);
+	strbuf_printf(&b, "add set %s %s %s { type ipv4_addr; flags timeout; }\n", n->family,
+		      n->table, n->set4);
+	strbuf_printf(&b, "add set %s %s %s { type ipv6_addr; flags timeout; }\n", n->family,
+		      n->table, n->set6);
+	if (b.failed)
 		goto out;
 	if (n->dry_run) {
 		fputs(b.p, n->dry_out);
@@ -404,7 +356,7 @@ static uint32_t clamp_timeout(uint32_t t)
 }
 
 /* Appends the commands of one element; false if it is left out. */
-static bool format_one(const struct fwnft *n, const struct fwnft_elem *e, struct sbuf *b)
+static bool format_one(const struct fwnft *n, const struct fwnft_elem *e, struct strbuf *b)
 {
 	char addr[INET6_ADDRSTRLEN];
 	const char *set;
@@ -416,29 +368,30 @@ static bool format_one(const struct fwnft *n, const struct fwnft_elem *e, struct
 		return false;
 	set = e->family == 4 ? n->set4 : n->set6;
 	if (e->op == FWNFT_DEL) {
-		sb_printf(b, "add element %s %s %s { %s timeout 1s }\n", n->family, n->table, set,
-			  addr);
-		sb_printf(b, "delete element %s %s %s { %s }\n", n->family, n->table, set, addr);
+		strbuf_printf(b, "add element %s %s %s { %s timeout 1s }\n", n->family, n->table,
+			      set, addr);
+		strbuf_printf(b, "delete element %s %s %s { %s }\n", n->family, n->table, set,
+			      addr);
 		return true;
 	}
 	t = clamp_timeout(e->timeout);
 	if (n->refresh == FWNFT_REFRESH_ADD) {
-		sb_printf(b, "add element %s %s %s { %s timeout %us expires %us }\n", n->family,
-			  n->table, set, addr, t, t);
+		strbuf_printf(b, "add element %s %s %s { %s timeout %us expires %us }\n", n->family,
+			      n->table, set, addr, t, t);
 		return true;
 	}
-	sb_printf(b, "add element %s %s %s { %s timeout %us }\n", n->family, n->table, set, addr,
-		  t);
-	sb_printf(b, "delete element %s %s %s { %s }\n", n->family, n->table, set, addr);
-	sb_printf(b, "add element %s %s %s { %s timeout %us }\n", n->family, n->table, set, addr,
-		  t);
+	strbuf_printf(b, "add element %s %s %s { %s timeout %us }\n", n->family, n->table, set,
+		      addr, t);
+	strbuf_printf(b, "delete element %s %s %s { %s }\n", n->family, n->table, set, addr);
+	strbuf_printf(b, "add element %s %s %s { %s timeout %us }\n", n->family, n->table, set,
+		      addr, t);
 	return true;
 }
 
 int fwnft_format(const struct fwnft *n, const struct fwnft_elem *e, size_t count, char **out,
 		 size_t *forbidden)
 {
-	struct sbuf b = {0};
+	struct strbuf b = {0};
 	size_t i, skipped = 0;
 	int cmds = 0;
 
@@ -450,8 +403,8 @@ int fwnft_format(const struct fwnft *n, const struct fwnft_elem *e, size_t count
 			skipped++;
 	}
 	/* An empty text is still a string, so that callers need no NULL check. */
-	sb_printf(&b, "%s", "");
-	if (b.oom) {
+	strbuf_printf(&b, "%s", "");
+	if (b.failed) {
 		free(b.p);
 		return -ENOMEM;
 	}
@@ -684,7 +637,7 @@ int fwnft_detect_refresh(struct fwnft *n, enum fwnft_refresh *out)
 {
 	char probe[FWNFT_NAME_MAX + 1];
 	struct fwnft p;
-	struct sbuf b = {0};
+	struct strbuf b = {0};
 	uint8_t a1[4] = {192, 0, 2, 1}, a2[4] = {192, 0, 2, 2};
 	uint64_t t1, e1, t2, e2;
 	int rc;
@@ -700,11 +653,11 @@ int fwnft_detect_refresh(struct fwnft *n, enum fwnft_refresh *out)
 	snprintf(p.set4, sizeof(p.set4), "s");
 	p.err = NULL;
 
-	sb_printf(&b, "add table inet %s\n", probe);
-	sb_printf(&b, "add set inet %s s { type ipv4_addr; flags timeout; }\n", probe);
-	sb_printf(&b, "add element inet %s s { 192.0.2.1 timeout 100s }\n", probe);
-	sb_printf(&b, "add element inet %s s { 192.0.2.2 timeout 200s expires 100s }\n", probe);
-	if (b.oom) {
+	strbuf_printf(&b, "add table inet %s\n", probe);
+	strbuf_printf(&b, "add set inet %s s { type ipv4_addr; flags timeout; }\n", probe);
+	strbuf_printf(&b, "add element inet %s s { 192.0.2.1 timeout 100s }\n", probe);
+	strbuf_printf(&b, "add element inet %s s { 192.0.2.2 timeout 200s expires 100s }\n", probe);
+	if (b.failed) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -714,9 +667,9 @@ int fwnft_detect_refresh(struct fwnft *n, enum fwnft_refresh *out)
 	b.len = 0;
 	/* The first element: a longer timeout, as a TTL that grew. The second:
 	 * the same timeout with an explicit expiry, as a plain refresh. */
-	sb_printf(&b, "add element inet %s s { 192.0.2.1 timeout 200s expires 200s }\n", probe);
-	sb_printf(&b, "add element inet %s s { 192.0.2.2 timeout 200s expires 200s }\n", probe);
-	if (b.oom) {
+	strbuf_printf(&b, "add element inet %s s { 192.0.2.1 timeout 200s expires 200s }\n", probe);
+	strbuf_printf(&b, "add element inet %s s { 192.0.2.2 timeout 200s expires 200s }\n", probe);
+	if (b.failed) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -737,8 +690,8 @@ out:
 	free(p.err);
 	p.err = NULL;
 	b.len = 0;
-	sb_printf(&b, "delete table inet %s\n", probe);
-	if (!b.oom)
+	strbuf_printf(&b, "delete table inet %s\n", probe);
+	if (!b.failed)
 		(void)fwnft_run(&p, b.p);
 	free(p.err);
 	free(b.p);

@@ -67,11 +67,14 @@ enum key_id {
 	KEY_FWSYNC_SOCKET,
 	KEY_FWSYNC_WAIT_MS,
 	KEY_METRICS_LISTEN,
+	KEY_METRICS_TLS_CERT,
+	KEY_METRICS_TLS_KEY,
 	KEY_USER,
 	KEY_TCP_IDLE_TIMEOUT_MS,
 	KEY_MAX_TCP_CLIENTS,
 	KEY_THREADS,
 	KEY_LOG_QUERIES,
+	KEY_QUERY_LOG_FILE,
 	KEY_COUNT,
 };
 
@@ -87,6 +90,7 @@ enum key_kind {
 	KIND_ADDRPRT, /* socket address with a mandatory port */
 	KIND_STRING,  /* string or NULL */
 	KIND_LOGQ,    /* log_queries mode */
+	KIND_FILE,    /* file path (char *) at .off, or NULL */
 };
 
 struct key_def {
@@ -132,6 +136,10 @@ static const struct key_def keys[KEY_COUNT] = {
 				offsetof(struct config, fwsync_wait_ms), 0, 60000},
 	[KEY_METRICS_LISTEN] = {"metrics_listen", "LOKI_METRICS_LISTEN", KIND_ADDRPRT, false, 0, 0,
 				0},
+	[KEY_METRICS_TLS_CERT] = {"metrics_tls_cert", "LOKI_METRICS_TLS_CERT", KIND_FILE, false,
+				  offsetof(struct config, metrics_tls_cert), 0, 0},
+	[KEY_METRICS_TLS_KEY] = {"metrics_tls_key", "LOKI_METRICS_TLS_KEY", KIND_FILE, false,
+				 offsetof(struct config, metrics_tls_key), 0, 0},
 	[KEY_USER] = {"user", "LOKI_USER", KIND_STRING, false, 0, 0, 0},
 	[KEY_TCP_IDLE_TIMEOUT_MS] = {"tcp_idle_timeout_ms", "LOKI_TCP_IDLE_TIMEOUT_MS", KIND_U32,
 				     false, offsetof(struct config, tcp_idle_timeout_ms), 1,
@@ -141,6 +149,21 @@ static const struct key_def keys[KEY_COUNT] = {
 	[KEY_THREADS] = {"threads", "LOKI_THREADS", KIND_U32, false,
 			 offsetof(struct config, threads), 1, THREADS_MAX},
 	[KEY_LOG_QUERIES] = {"log_queries", "LOKI_LOG_QUERIES", KIND_LOGQ, false, 0, 0, 0},
+	[KEY_QUERY_LOG_FILE] = {"query_log_file", "LOKI_QUERY_LOG_FILE", KIND_FILE, false,
+				offsetof(struct config, query_log_file), 0, 0},
+};
+
+/*
+ * Second names some variables are also read under, for deployments that set
+ * them for the whole container (the seed's LOKI_TLS_CERT and LOKI_TLS_KEY).
+ * The key's own variable wins when both are set.
+ */
+static const struct {
+	enum key_id id;
+	const char *env;
+} env_aliases[] = {
+	{KEY_METRICS_TLS_CERT, "LOKI_TLS_CERT"},
+	{KEY_METRICS_TLS_KEY, "LOKI_TLS_KEY"},
 };
 
 static const char *const default_allow_clients[] = {
@@ -296,6 +319,12 @@ static void free_fields(struct config *cfg)
 	free(cfg->fwsync_socket);
 	free(cfg->user);
 	free(cfg->file);
+	free(cfg->metrics_tls_cert);
+	free(cfg->metrics_tls_key);
+	free(cfg->query_log_file);
+	cfg->metrics_tls_cert = NULL;
+	cfg->metrics_tls_key = NULL;
+	cfg->query_log_file = NULL;
 	cfg->fwsync_socket = NULL;
 	cfg->user = NULL;
 	cfg->file = NULL;
@@ -556,6 +585,13 @@ static int set_value(struct builder *b, enum key_id id, const char *value, char 
 		free(cfg->user);
 		cfg->user = dup;
 		return 0;
+	case KIND_FILE:
+		dup = strdup(value);
+		if (dup == NULL)
+			return -ENOMEM;
+		free(*(char **)((char *)cfg + k->off));
+		*(char **)((char *)cfg + k->off) = dup;
+		return 0;
 	}
 	return -EINVAL;
 
@@ -775,12 +811,27 @@ static int load_env(struct builder *b, char *const *envp)
 	int id, rc;
 
 	for (id = 0; id < KEY_COUNT; id++) {
-		raw = env_get(envp, keys[id].env);
+		const char *var = keys[id].env;
+		size_t a;
+
+		raw = env_get(envp, var);
+		for (a = 0; a < sizeof(env_aliases) / sizeof(env_aliases[0]); a++) {
+			const char *p = raw;
+
+			while (p != NULL && is_space(*p))
+				p++;
+			if (env_aliases[a].id != (enum key_id)id || (p != NULL && *p != '\0'))
+				continue;
+			if (env_get(envp, env_aliases[a].env) != NULL) {
+				var = env_aliases[a].env;
+				raw = env_get(envp, var);
+			}
+		}
 		if (raw == NULL)
 			continue;
 		copy = strdup(raw);
 		if (copy == NULL) {
-			set_err(b, "environment: %s: out of memory", keys[id].env);
+			set_err(b, "environment: %s: out of memory", var);
 			return -ENOMEM;
 		}
 		value = trim(copy);
@@ -793,12 +844,12 @@ static int load_env(struct builder *b, char *const *envp)
 		else
 			rc = set_value(b, (enum key_id)id, value, prob, sizeof(prob));
 		if (rc == 0 && *value != '\0' && items > 0)
-			set_origin(b, (enum key_id)id, 0, keys[id].env);
+			set_origin(b, (enum key_id)id, 0, var);
 		free(copy);
 		if (rc == -ENOMEM)
 			snprintf(prob, sizeof(prob), "out of memory");
 		if (rc != 0) {
-			set_err(b, "environment: %s: %s", keys[id].env, prob);
+			set_err(b, "environment: %s: %s", var, prob);
 			return rc;
 		}
 	}
@@ -1033,6 +1084,36 @@ static int check_config(struct builder *b)
 		format_origin(b, KEY_LISTEN, where, sizeof(where));
 		set_err(b, "%s: no listen address", where);
 		return -EINVAL;
+	}
+	/* The metrics endpoint's certificate and key go together, and must be
+	 * readable now: a typo is a start-up error, not a silent plain-HTTP
+	 * endpoint. Without metrics_listen they are not used. */
+	if (cfg->has_metrics && (cfg->metrics_tls_cert == NULL) != (cfg->metrics_tls_key == NULL)) {
+		enum key_id set =
+			cfg->metrics_tls_cert != NULL ? KEY_METRICS_TLS_CERT : KEY_METRICS_TLS_KEY;
+
+		format_origin(b, set, where, sizeof(where));
+		set_err(b, "%s: needs %s too", where,
+			set == KEY_METRICS_TLS_CERT ? "metrics_tls_key" : "metrics_tls_cert");
+		return -EINVAL;
+	}
+	for (i = 0; cfg->has_metrics && i < 2; i++) {
+		enum key_id id = i == 0 ? KEY_METRICS_TLS_CERT : KEY_METRICS_TLS_KEY;
+		const char *path = *(char *const *)((const char *)cfg + keys[id].off);
+		FILE *fp;
+
+		if (path == NULL)
+			continue;
+		fp = fopen(path, "r");
+		if (fp == NULL) {
+			int saved = errno;
+
+			format_origin(b, id, where, sizeof(where));
+			set_err(b, "%s: cannot read %.*s: %s", where, QUOTE_MAX, path,
+				strerror(saved));
+			return -EINVAL;
+		}
+		fclose(fp);
 	}
 	for (i = 0; i < cfg->n_upstream; i++) {
 		for (j = 0; j < cfg->n_listen; j++) {
@@ -1329,6 +1410,17 @@ void config_print(const struct config *cfg, FILE *fp)
 				fprintf(fp, "%s = %s\n", name, buf);
 			}
 			break;
+		case KEY_METRICS_TLS_CERT:
+		case KEY_METRICS_TLS_KEY:
+		case KEY_QUERY_LOG_FILE: {
+			const char *path = *(char *const *)((const char *)cfg + keys[id].off);
+
+			if (path == NULL)
+				fprintf(fp, "# %s: none\n", name);
+			else
+				fprintf(fp, "%s = %s\n", name, path);
+			break;
+		}
 		case KEY_USER:
 			if (cfg->user == NULL)
 				fprintf(fp, "# %s: none\n", name);

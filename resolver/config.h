@@ -25,11 +25,14 @@
  *   fwsync_socket            LOKI_FWSYNC_SOCKET                --fwsync-socket
  *   fwsync_wait_ms           LOKI_FWSYNC_WAIT_MS
  *   metrics_listen           LOKI_METRICS_LISTEN               --metrics
+ *   metrics_tls_cert         LOKI_METRICS_TLS_CERT (or LOKI_TLS_CERT)
+ *   metrics_tls_key          LOKI_METRICS_TLS_KEY (or LOKI_TLS_KEY)
  *   user                     LOKI_USER
  *   tcp_idle_timeout_ms      LOKI_TCP_IDLE_TIMEOUT_MS
  *   max_tcp_clients          LOKI_MAX_TCP_CLIENTS
  *   threads                  LOKI_THREADS
  *   log_queries              LOKI_LOG_QUERIES
+ *   query_log_file           LOKI_QUERY_LOG_FILE
  *
  * In the environment, list values (and allowed_hosts) are comma-separated.
  * In the file, allowed_hosts may be comma-separated and repeated; repeated
@@ -76,12 +79,15 @@ struct config {
 	uint32_t fwsync_wait_ms;
 	bool has_metrics;
 	struct netaddr metrics_listen;
+	char *metrics_tls_cert; /* NULL: plain HTTP; set together with the key */
+	char *metrics_tls_key;
 	char *user; /* NULL: none */
 	uint32_t tcp_idle_timeout_ms;
 	uint32_t max_tcp_clients;
 	uint32_t threads;
 	enum log_queries log_queries;
-	char *file; /* the -c file, or NULL */
+	char *query_log_file; /* NULL: standard error */
+	char *file;	      /* the -c file, or NULL */
 };
 
 /* Options that steer the process rather than configure the resolver. */

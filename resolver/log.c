@@ -51,3 +51,15 @@ void log_msg(int level, const char *tag, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "%s\n", line);
 }
+
+uint64_t log_limit_hit(struct log_limit *r, uint64_t now_ms)
+{
+	uint_fast64_t last = atomic_load_explicit(&r->last_ms, memory_order_relaxed);
+
+	atomic_fetch_add_explicit(&r->count, 1, memory_order_relaxed);
+	if (last != 0 && now_ms - last < LOG_LIMIT_INTERVAL_MS)
+		return 0;
+	if (!atomic_compare_exchange_strong(&r->last_ms, &last, now_ms))
+		return 0;
+	return atomic_exchange(&r->count, 0);
+}

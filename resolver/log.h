@@ -8,6 +8,8 @@
 #define LOKI_LOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <syslog.h>
 
 extern int log_level; /* LOG_ERR .. LOG_DEBUG; default LOG_INFO */
@@ -39,5 +41,20 @@ void log_msg(int level, const char *tag, const char *fmt, ...)
 		if (log_enabled(LOG_DEBUG))                                                        \
 			log_msg(LOG_DEBUG, tag, __VA_ARGS__);                                      \
 	} while (0)
+
+/*
+ * A limit hit by a flood (max_tcp_clients, the in-flight cap, ...) is
+ * logged at most once per LOG_LIMIT_INTERVAL_MS per kind, with the count
+ * since the last line, so a flood cannot flood the log. The counters are
+ * shared by every worker thread (they live in worker_shared).
+ */
+#define LOG_LIMIT_INTERVAL_MS 10000
+struct log_limit {
+	atomic_uint_fast64_t last_ms;
+	atomic_uint_fast64_t count;
+};
+/* Counts one event; returns the number to report if a line is due now (the
+ * events since the last line, this one included), else 0. now_ms > 0. */
+uint64_t log_limit_hit(struct log_limit *r, uint64_t now_ms);
 
 #endif

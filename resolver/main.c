@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,11 @@
 #include <uv.h>
 
 #include "config.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
+#include "qlog.h"
 #include "snapshot.h"
 #include "stream.h"
 #include "worker.h"
@@ -70,14 +74,16 @@ static const char usage_text[] =
 	"\n"
 	"Signals: SIGHUP reloads the configuration file, the environment given at\n"
 	"start and the zone files into a new snapshot; a broken configuration is\n"
-	"logged and the old one kept. listen, threads, user and cache_size need a\n"
-	"restart. SIGTERM and SIGINT stop accepting queries, finish those in flight\n"
+	"logged and the old one kept. It also reopens query_log_file (log\n"
+	"rotation) and reloads the metrics TLS certificate and key. listen,\n"
+	"threads, user, cache_size and metrics_listen need a restart.\n"
+	"SIGTERM and SIGINT stop accepting queries, finish those in flight\n"
 	"and exit 0.\n"
 	"\n"
 	"Exit status: 0 after a clean stop, 1 if the resolver cannot start (for\n"
 	"example a listen address that cannot be bound), 2 for a configuration error.\n"
 	"\n"
-	"See README.md for every config key and its default.\n";
+	"Every config key, its variable and its default: loki-resolver(8), README.md.\n";
 
 /* Serve-stale keeps expired answers this long (RFC 8767 section 5 suggests
  * one to three days). */
@@ -93,7 +99,8 @@ struct app {
 	unsigned n_started;
 	uv_loop_t loop;
 	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_timer_t stop_poll; /* waits for the workers to drain */
+	uv_timer_t stop_poll;	     /* waits for the workers to drain */
+	struct http_server *metrics; /* NULL without metrics_listen */
 	bool stopping;
 };
 
@@ -127,6 +134,8 @@ static void app_stop(struct app *app)
 	uv_close((uv_handle_t *)&app->sig_term, NULL);
 	uv_close((uv_handle_t *)&app->sig_int, NULL);
 	uv_close((uv_handle_t *)&app->sig_hup, NULL);
+	http_server_close(app->metrics);
+	app->metrics = NULL;
 	uv_timer_init(&app->loop, &app->stop_poll);
 	app->stop_poll.data = app;
 	uv_timer_start(&app->stop_poll, app_poll_stopped, 0, 20);
@@ -183,6 +192,13 @@ static void app_reload(struct app *app)
 	    (old->user != NULL && strcmp(old->user, cfg->user) != 0))
 		log_warn("main", "listen, threads, cache_size and user changes take effect "
 				 "only after a restart");
+	if (old->has_metrics != cfg->has_metrics ||
+	    (cfg->has_metrics &&
+	     !netaddr_equal((const struct sockaddr *)&old->metrics_listen.ss,
+			    (const struct sockaddr *)&cfg->metrics_listen.ss)) ||
+	    (old->metrics_tls_cert == NULL) != (cfg->metrics_tls_cert == NULL))
+		log_warn("main", "metrics_listen changes and switching metrics TLS on or off "
+				 "take effect only after a restart");
 	for (i = 0; i < app->n_workers; i++)
 		worker_post_snapshot(&app->workers[i], snap);
 	learned_clear(app->shared.learned);
@@ -196,6 +212,131 @@ static void app_reload(struct app *app)
 		 "%zu cached answers dropped, %zu addresses revoked",
 		 snap->generation, policy_mode_name(cfg->egress_policy), policy_count(snap->policy),
 		 flushed, revoked);
+}
+
+/* The loki_resolver_* families (DESIGN.md, "Metrics and health"). Runs on
+ * the main loop: the worker counters are relaxed atomics, the stream's
+ * figures belong to this loop. */
+static void render_metrics(struct app *app, struct strbuf *b)
+{
+	struct worker_stats *st = &app->shared.stats;
+	struct stream_stats ss;
+	char label[128];
+	static const struct {
+		const char *result;
+		size_t off;
+	} results[] = {
+		{"allowed", offsetof(struct worker_stats, allowed)},
+		{"blocked", offsetof(struct worker_stats, blocked)},
+		{"refused", offsetof(struct worker_stats, refused)},
+		{"servfail", offsetof(struct worker_stats, servfail)},
+		{"stale", offsetof(struct worker_stats, stale)},
+	};
+	size_t i;
+
+#define LOAD(field) atomic_load_explicit(&st->field, memory_order_relaxed)
+	metrics_header(b, "loki_resolver_build_info", "gauge",
+		       "Always 1; the version label names the running build.");
+	metrics_label("version", PACKAGE_VERSION, label, sizeof(label));
+	metrics_sample(b, "loki_resolver_build_info", label, 1);
+	metrics_header(b, "loki_resolver_queries_total", "counter",
+		       "Queries answered, by result: allowed (forwarded or from the cache), "
+		       "blocked by policy, refused, servfail, stale (served from an expired "
+		       "cache entry).");
+	for (i = 0; i < sizeof(results) / sizeof(results[0]); i++) {
+		metrics_label("result", results[i].result, label, sizeof(label));
+		metrics_sample(b, "loki_resolver_queries_total", label,
+			       atomic_load_explicit((atomic_ulong *)((char *)st + results[i].off),
+						    memory_order_relaxed));
+	}
+	metrics_counter(b, "loki_resolver_cache_hits_total",
+			"Queries answered from a fresh cache entry.", LOAD(cache_hits));
+	metrics_counter(b, "loki_resolver_cache_misses_total",
+			"Allowed queries the cache could not answer.", LOAD(cache_misses));
+	metrics_counter(b, "loki_resolver_upstream_queries_total",
+			"Queries sent to upstream resolvers (every attempt).",
+			LOAD(upstream_queries));
+	metrics_counter(b, "loki_resolver_upstream_errors_total",
+			"Upstream attempts that failed: timeout, send error, malformed or "
+			"error answer.",
+			LOAD(upstream_errors));
+	metrics_histogram(b, "loki_resolver_upstream_rtt_seconds",
+			  "Round-trip time of upstream answers.", &st->upstream_rtt);
+	metrics_counter(b, "loki_resolver_coalesced_total",
+			"Queries that waited for an identical query already sent upstream.",
+			LOAD(coalesced));
+	metrics_counter(b, "loki_resolver_prefetches_total",
+			"Background refreshes of popular cache entries close to expiry.",
+			LOAD(prefetches));
+	metrics_counter(b, "loki_resolver_queries_full_total",
+			"Queries answered SERVFAIL because the worker's in-flight cap was reached.",
+			LOAD(queries_full));
+	metrics_counter(
+		b, "loki_resolver_udp_dropped_total",
+		"UDP answers dropped because the socket buffer and the send queue were full.",
+		LOAD(udp_dropped));
+	metrics_counter(b, "loki_resolver_fwsync_wait_timeouts_total",
+			"Replies released because fwsync_wait_ms passed before every "
+			"subscriber acked.",
+			LOAD(fwsync_wait_timeouts));
+#undef LOAD
+	metrics_gauge(b, "loki_resolver_tcp_clients", "Open TCP client connections.",
+		      atomic_load_explicit(&app->shared.tcp_clients, memory_order_relaxed));
+	metrics_gauge(b, "loki_resolver_cache_entries", "Answers in the cache.",
+		      cache_count(app->shared.cache));
+	stream_get_stats(app->shared.stream, &ss);
+	metrics_gauge(b, "loki_resolver_stream_subscribers",
+		      "Subscribers connected to the address stream.",
+		      stream_subscribers(app->shared.stream));
+	metrics_counter(b, "loki_resolver_stream_published_total",
+			"Address events (add, del) published on the address stream.", ss.published);
+	metrics_header(b, "loki_resolver_stream_disconnects_total", "counter",
+		       "Subscribers disconnected by the resolver, by reason: slow (queue "
+		       "full) or bad (sent garbage).");
+	metrics_sample(b, "loki_resolver_stream_disconnects_total", "reason=\"slow\"",
+		       ss.slow_disconnects);
+	metrics_sample(b, "loki_resolver_stream_disconnects_total", "reason=\"bad\"",
+		       ss.bad_disconnects);
+	metrics_counter(b, "loki_resolver_stream_rejected_total",
+			"Subscriber connections refused: STREAM_MAX_SUBS connected already.",
+			ss.rejected);
+	metrics_counter(b, "loki_resolver_stream_dropped_total",
+			"Addresses handed out but not published: the address book was full.",
+			ss.dropped);
+	metrics_gauge(b, "loki_resolver_config_generation",
+		      "Configuration generation: 1 at start, one more per successful reload.",
+		      app->snap->generation);
+}
+
+/* GET /metrics and /health; anything else is 404. */
+static void render_metrics_cb(void *arg, struct strbuf *b)
+{
+	render_metrics(arg, b);
+}
+
+static int on_http(void *arg, const struct http_request *req, char **body, size_t *len,
+		   const char **ctype)
+{
+	return metrics_respond(req->path, render_metrics_cb, arg, body, len, ctype);
+}
+
+/* SIGHUP, whether or not the configuration reloaded: reopen the query log
+ * (rotation) and reload the metrics certificate, with the current
+ * configuration's paths. */
+static void app_reopen(struct app *app)
+{
+	const struct config *cfg = app->snap->cfg;
+	char err[512];
+
+	if (qlog_open(cfg->query_log_file, err, sizeof(err)) != 0)
+		log_err("main", "cannot reopen query_log_file, keeping the old one: %s", err);
+	if (http_server_tls(app->metrics) && cfg->metrics_tls_cert != NULL) {
+		if (http_server_reload_tls(app->metrics, cfg->metrics_tls_cert,
+					   cfg->metrics_tls_key, err, sizeof(err)) != 0)
+			log_err("main", "metrics TLS: keeping the old certificate: %s", err);
+		else
+			log_info("main", "metrics TLS: reloaded %s", cfg->metrics_tls_cert);
+	}
 }
 
 /* The stream's acked watermark moved: held replies may go out. */
@@ -215,6 +356,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	if (signum == SIGHUP) {
 		log_info("main", "SIGHUP: reloading configuration");
 		app_reload(app);
+		app_reopen(app);
 		return;
 	}
 	log_info("main", "%s: draining and stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -269,6 +411,12 @@ static int run(struct app *app)
 	sh->inflight = inflight_new();
 	cookie_secret_init(&sh->cookie_secret);
 	atomic_init(&sh->tcp_clients, 0);
+	sh->max_queries = worker_max_queries(cfg->threads, cfg->max_tcp_clients);
+	if (sh->max_queries < WORKER_MAX_QUERIES)
+		log_warn("main",
+			 "open-file limit allows %zu queries in flight per thread (of %d); "
+			 "raise LimitNOFILE / ulimit -n",
+			 sh->max_queries, WORKER_MAX_QUERIES);
 	app->n_workers = cfg->threads;
 	app->workers = calloc(app->n_workers, sizeof(*app->workers));
 	if (sh->learned == NULL || sh->cache == NULL || sh->inflight == NULL ||
@@ -301,6 +449,25 @@ static int run(struct app *app)
 			goto out;
 		}
 		log_info("main", "publishing addresses on %s", cfg->fwsync_socket);
+	}
+	if (cfg->has_metrics) {
+		struct http_conf hc = {
+			.addr = (const struct sockaddr *)&cfg->metrics_listen.ss,
+			.tls_cert = cfg->metrics_tls_cert,
+			.tls_key = cfg->metrics_tls_key,
+		};
+
+		netaddr_format(hc.addr, addr, sizeof(addr));
+		rc = http_server_new(&app->loop, &hc, on_http, app, &app->metrics, err,
+				     sizeof(err));
+		if (rc != 0) {
+			log_err("main", "cannot serve metrics on %s: %s", addr, err);
+			/* A certificate that does not load is a configuration error. */
+			rc = rc == -EINVAL ? 2 : 1;
+			goto out;
+		}
+		log_info("main", "metrics on %s://%s/metrics",
+			 cfg->metrics_tls_cert ? "https" : "http", addr);
 	}
 	if (cfg->user != NULL) {
 		if (drop_privileges(cfg->user, err, sizeof(err)) != 0) {
@@ -383,6 +550,13 @@ int main(int argc, char **argv)
 		snapshot_unref(app.snap);
 		return 2;
 	}
+	/* Opened as the starting user (root, before `user` drops it), so the
+	 * log may live where only root writes; exit 2 like any bad key. */
+	if (qlog_open(app.snap->cfg->query_log_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "loki-resolver: query_log_file: cannot open %s\n", err);
+		snapshot_unref(app.snap);
+		return 2;
+	}
 
 	uv_loop_init(&app.loop);
 	uv_signal_init(&app.loop, &app.sig_term);
@@ -402,5 +576,6 @@ int main(int argc, char **argv)
 	inflight_free(app.shared.inflight);
 	learned_free(app.shared.learned);
 	snapshot_unref(app.snap);
+	qlog_close();
 	return rc;
 }

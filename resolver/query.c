@@ -73,6 +73,27 @@ static void query_send(struct query *qr, const uint8_t *msg, size_t len)
 	query_finish(qr);
 }
 
+/* The audit line of a forwarded query answered without an upstream answer
+ * of its own (log_queries = all). */
+static void query_log_other(struct query *qr, enum qlog_action action, const char *reason)
+{
+	struct qlog_entry e = {
+		.client = (const struct sockaddr *)&qr->client.ss,
+		.name = qr->q.qname_lc,
+		.name_len = qr->q.qname_len,
+		.qtype = qr->q.qtype,
+		.action = action,
+		.policy = policy_mode_name(policy_mode(qr->snap->policy)),
+		.reason = reason,
+		.rtt_us = -1,
+		.rcode = -1,
+	};
+
+	if (qr->snap->cfg->log_queries != LOG_QUERIES_ALL)
+		return;
+	qlog_buffer(&qr->w->qlog, &e);
+}
+
 /* Answers the client from ans (rendered for it), or SERVFAIL if ans is NULL. */
 static void query_respond(struct query *qr, struct answer *ans, bool stale)
 {
@@ -91,10 +112,16 @@ static void query_respond(struct query *qr, struct answer *ans, bool stale)
 		len = synth_error(&qr->q, DNS_RCODE_SERVFAIL, DNS_EDE_NO_REACHABLE_AUTHORITY,
 				  "no upstream answered", w->scratch, sizeof(w->scratch));
 		atomic_fetch_add_explicit(&st->servfail, 1, memory_order_relaxed);
+		query_log_other(qr, QLOG_SERVFAIL, "no upstream answered");
 	} else if (stale) {
 		atomic_fetch_add_explicit(&st->stale, 1, memory_order_relaxed);
+		query_log_other(qr, QLOG_STALE, "upstreams failed; stale answer (RFC 8767)");
 	} else {
 		atomic_fetch_add_explicit(&st->allowed, 1, memory_order_relaxed);
+		/* The owner's line, with its upstream and round trip, was
+		 * written when the answer arrived; a waiter's is written here. */
+		if (qr->state == QUERY_WAITING)
+			query_log_other(qr, QLOG_ALLOWED, "coalesced with a query in flight");
 	}
 	query_send(qr, w->scratch, len);
 }
@@ -255,17 +282,25 @@ static void query_try(struct query *qr)
 		int rc = upstream_start(qr);
 
 		if (rc == 0) {
+			qr->sent_ns = uv_hrtime();
 			atomic_fetch_add_explicit(&st->upstream_queries, 1, memory_order_relaxed);
 			uv_timer_start(&qr->timer, query_timeout, cfg->upstream_timeout_ms, 0);
 			return;
 		}
 		atomic_fetch_add_explicit(&st->upstream_errors, 1, memory_order_relaxed);
 		if (log_enabled(LOG_WARNING)) {
+			uint64_t n = log_limit_hit(&qr->w->shared->log_upstream_send,
+						   uv_now(&qr->w->loop) + 1);
 			char addr[64];
 
 			netaddr_format((const struct sockaddr *)&cfg->upstream[qr->upstream_idx].ss,
 				       addr, sizeof(addr));
-			log_warn("upstream", "%s: cannot send: %s", addr, uv_strerror(rc));
+			if (n > 0)
+				log_warn("upstream",
+					 "%s: cannot send: %s (%llu time(s); logged at most every "
+					 "%d s)",
+					 addr, uv_strerror(rc), (unsigned long long)n,
+					 LOG_LIMIT_INTERVAL_MS / 1000);
 		}
 		qr->upstream_idx++;
 		qr->over_tcp = false;
@@ -307,21 +342,29 @@ void query_upstream_failed(struct query *qr, const char *why)
 	query_next(qr);
 }
 
-static void query_log(struct query *qr, int rcode, bool filtered)
+/* The audit line of a forwarded query (log_queries = all, or blocked for a
+ * filtered answer), with the upstream that answered and its round trip. */
+static void query_log(struct query *qr, int rcode, bool filtered, uint64_t rtt_us)
 {
 	const struct config *cfg = qr->snap->cfg;
-	char name[4 * DNS_NAME_MAX], client[64];
+	struct qlog_entry e = {
+		.client = (const struct sockaddr *)&qr->client.ss,
+		.name = qr->q.qname_lc,
+		.name_len = qr->q.qname_len,
+		.qtype = qr->q.qtype,
+		.action = filtered ? QLOG_FILTERED : QLOG_ALLOWED,
+		.policy = policy_mode_name(policy_mode(qr->snap->policy)),
+		.reason = filtered ? "answer records removed by policy" : NULL,
+		.rtt_us = (int64_t)rtt_us,
+		.rcode = rcode,
+	};
 
 	if (qr->prefetch || cfg->log_queries == LOG_QUERIES_NONE ||
 	    (cfg->log_queries == LOG_QUERIES_BLOCKED && !filtered))
 		return;
-	worker_name_json(qr->q.qname_lc, qr->q.qname_len, name, sizeof(name));
-	netaddr_format_ip((const struct sockaddr *)&qr->client.ss, client, sizeof(client));
-	fprintf(stderr,
-		"{\"event\":\"query\",\"client\":\"%s\",\"name\":\"%s\",\"type\":%u,"
-		"\"result\":\"%s\",\"rcode\":%d,\"ms\":%llu}\n",
-		client, name, qr->q.qtype, filtered ? "filtered" : "allowed", rcode,
-		(unsigned long long)(worker_now_ms() - qr->started_ms));
+	if (qr->upstream_idx < cfg->n_upstream)
+		e.upstream = (const struct sockaddr *)&cfg->upstream[qr->upstream_idx].ss;
+	qlog_buffer(&qr->w->qlog, &e);
 }
 
 bool query_upstream_reply(struct query *qr, const uint8_t *msg, size_t len)
@@ -337,7 +380,7 @@ bool query_upstream_reply(struct query *qr, const uint8_t *msg, size_t len)
 	struct scrub_result res;
 	struct dns_query neutral;
 	struct answer *ans;
-	uint64_t now = worker_now_ms();
+	uint64_t now = worker_now_ms(), rtt_us;
 	size_t outlen = 0;
 	size_t i;
 
@@ -396,7 +439,11 @@ bool query_upstream_reply(struct query *qr, const uint8_t *msg, size_t len)
 			learned_add(w->shared->learned, res.cnames[i].name, res.cnames[i].len,
 				    res.cnames[i].ttl, now);
 	}
-	query_log(qr, res.rcode, res.filtered);
+	/* The round trip of the attempt that answered (RFC 6298 would call it
+	 * a sample), for loki_resolver_upstream_rtt_seconds. */
+	rtt_us = (uv_hrtime() - qr->sent_ns) / 1000;
+	metrics_hist_observe_us(&w->shared->stats.upstream_rtt, rtt_us);
+	query_log(qr, res.rcode, res.filtered, rtt_us);
 	owner_finish(qr, ans, false);
 	answer_unref(ans);
 	return true;
@@ -411,6 +458,24 @@ int query_start(struct worker *w, const struct dns_query *q, const struct sockad
 	struct query *qr;
 	int rc;
 
+	/* Each query in flight holds a timer and, while it asks an upstream,
+	 * a socket: past the cap, fail at once rather than run out of file
+	 * descriptors for everyone (a black-hole upstream under a flood). */
+	if (w->n_queries >= sh->max_queries) {
+		uint64_t n;
+
+		if (prefetch)
+			return 0;
+		atomic_fetch_add_explicit(&sh->stats.queries_full, 1, memory_order_relaxed);
+		n = log_limit_hit(&sh->log_queries_full, uv_now(&w->loop) + 1);
+		if (n > 0)
+			log_warn("query",
+				 "%zu queries in flight on worker %u (the cap): %llu new one(s) "
+				 "answered SERVFAIL (logged at most every %d s)",
+				 w->n_queries, w->index, (unsigned long long)n,
+				 LOG_LIMIT_INTERVAL_MS / 1000);
+		return -EAGAIN;
+	}
 	qr = calloc(1, sizeof(*qr));
 	if (qr == NULL)
 		return -ENOMEM;

@@ -58,6 +58,7 @@ struct query {
 	size_t upstream_idx;	      /* index into cfg->upstream of the current attempt */
 	bool over_tcp;		      /* the current attempt uses TCP (after TC) */
 	uint64_t started_ms;
+	uint64_t sent_ns;    /* uv_hrtime() when the current attempt was sent */
 	struct answer *held; /* QUERY_HOLDING: the answer (a reference) */
 	bool held_stale;
 	uint64_t hold_pubid; /* QUERY_HOLDING: the stream event to be acked */

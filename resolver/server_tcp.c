@@ -172,6 +172,8 @@ static bool conn_process(struct tcp_conn *c)
 static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct tcp_conn *c = s->data;
+	size_t total;
+	bool fresh;
 
 	(void)buf;
 	if (nread == 0)
@@ -190,10 +192,17 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			conn_check_finished(c);
 		return;
 	}
+	fresh = c->len == 0;
 	c->len += (size_t)nread;
-	uv_timer_again(&c->idle);
-	if (conn_process(c))
-		conn_check_finished(c);
+	total = c->len;
+	if (!conn_process(c))
+		return;
+	/* The idle timer restarts when a message begins or completes, not on
+	 * every byte: a client that drips a message a byte at a time is too
+	 * slow, and is closed after tcp_idle_timeout_ms like an idle one. */
+	if (fresh || c->len < total)
+		uv_timer_again(&c->idle);
+	conn_check_finished(c);
 }
 
 static void conn_idle(uv_timer_t *t)
@@ -241,8 +250,14 @@ static void listener_accept(uv_stream_t *ls, int status)
 	prev = atomic_fetch_add(&w->shared->tcp_clients, 1);
 	c->counted = true;
 	if (prev >= cfg->max_tcp_clients) {
-		log_debug("tcp", "max_tcp_clients (%u) reached, closing new connection",
-			  cfg->max_tcp_clients);
+		uint64_t n = log_limit_hit(&w->shared->log_tcp_refused, uv_now(&w->loop) + 1);
+
+		if (n > 0)
+			log_warn("tcp",
+				 "max_tcp_clients (%u) reached: %llu new connection(s) closed"
+				 " (logged at most every %d s)",
+				 cfg->max_tcp_clients, (unsigned long long)n,
+				 LOG_LIMIT_INTERVAL_MS / 1000);
 		conn_close(c);
 		return;
 	}
@@ -322,7 +337,15 @@ int tcp_conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	if (len > DNS_TCP_MAX)
 		return -EMSGSIZE;
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->handle) > TCP_MAX_WRITE_QUEUE) {
-		log_debug("tcp", "client does not read its answers, closing");
+		uint64_t n =
+			log_limit_hit(&c->w->shared->log_tcp_overflow, uv_now(&c->w->loop) + 1);
+
+		if (n > 0)
+			log_warn("tcp",
+				 "%llu client(s) closed for not reading their answers"
+				 " (over %d bytes queued; logged at most every %d s)",
+				 (unsigned long long)n, TCP_MAX_WRITE_QUEUE,
+				 LOG_LIMIT_INTERVAL_MS / 1000);
 		conn_close(c);
 		return -ENOBUFS;
 	}

@@ -25,6 +25,10 @@
  * datagram size) and reads at most 20 datagrams per recvmmsg call. */
 #define UDP_SLICE 65536
 #define UDP_BATCH 20
+/* Answers copied onto libuv's send queue (the socket buffer was full) at
+ * most, per listener: about 2 MiB of typical answers. Past it an answer is
+ * dropped, as the kernel would drop it, and counted. */
+#define UDP_MAX_PENDING 4096
 
 /* One answer waiting for the batch's sendmmsg. */
 struct udp_out {
@@ -36,6 +40,7 @@ struct udp_out {
 struct server_udp {
 	uv_udp_t handle;
 	struct worker *w;
+	size_t n_pending; /* on libuv's send queue */
 	size_t n_out;
 	struct udp_out out[UDP_BATCH];
 	/* UDP_BATCH slices, borrowed by the receive callbacks (STYLE.md point
@@ -48,6 +53,7 @@ struct server_udp {
 /* An answer that could not be sent at once: owns its copy until sent. */
 struct udp_send {
 	uv_udp_send_t req;
+	struct server_udp *s;
 	size_t len;
 	uint8_t data[];
 };
@@ -58,6 +64,7 @@ static void udp_sent(uv_udp_send_t *req, int status)
 
 	if (status != 0)
 		log_debug("udp", "send failed: %s", uv_strerror(status));
+	snd->s->n_pending--;
 	free(snd);
 }
 
@@ -65,12 +72,27 @@ static void udp_sent(uv_udp_send_t *req, int status)
 static int udp_send_later(struct server_udp *s, const struct sockaddr *client, const uint8_t *msg,
 			  size_t len)
 {
-	struct udp_send *snd = malloc(sizeof(*snd) + len);
+	struct worker_shared *sh = s->w->shared;
+	struct udp_send *snd;
 	uv_buf_t b;
 	int rc;
 
+	if (s->n_pending >= UDP_MAX_PENDING) {
+		uint64_t n = log_limit_hit(&sh->log_udp_dropped, uv_now(&s->w->loop) + 1);
+
+		atomic_fetch_add_explicit(&sh->stats.udp_dropped, 1, memory_order_relaxed);
+		if (n > 0)
+			log_warn("udp",
+				 "%llu answer(s) dropped: the socket buffer is full and %d answers "
+				 "wait already (logged at most every %d s)",
+				 (unsigned long long)n, UDP_MAX_PENDING,
+				 LOG_LIMIT_INTERVAL_MS / 1000);
+		return -ENOBUFS;
+	}
+	snd = malloc(sizeof(*snd) + len);
 	if (snd == NULL)
 		return -ENOMEM;
+	snd->s = s;
 	memcpy(snd->data, msg, len);
 	snd->len = len;
 	snd->req.data = snd;
@@ -79,8 +101,10 @@ static int udp_send_later(struct server_udp *s, const struct sockaddr *client, c
 	if (rc != 0) {
 		log_debug("udp", "send failed: %s", uv_strerror(rc));
 		free(snd);
+		return rc;
 	}
-	return rc;
+	s->n_pending++;
+	return 0;
 }
 
 /* Sends the queued answers with as few sendmmsg calls as the socket allows.

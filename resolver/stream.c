@@ -73,7 +73,9 @@ struct stream {
 	atomic_uint_fast64_t watermark;
 	struct sub *subs;
 	size_t n_subs;
-	unsigned closes; /* handle closes pending at shutdown */
+	struct log_limit log_dropped;  /* stream_publish, any thread */
+	struct log_limit log_rejected; /* on_connection */
+	unsigned closes;	       /* handle closes pending at shutdown */
 	bool closing;
 };
 
@@ -258,7 +260,7 @@ uint64_t stream_publish(struct stream *s, const uint8_t *name_lc, size_t name_le
 	char name[ADDRBOOK_NAME_MAX * 4];
 	uint64_t last = 0;
 	bool need_ack;
-	size_t i, used = 0;
+	size_t i, used = 0, dropped;
 
 	if (s == NULL || n == 0)
 		return 0;
@@ -273,16 +275,21 @@ uint64_t stream_publish(struct stream *s, const uint8_t *name_lc, size_t name_le
 		if (evs[i] == NULL)
 			break;
 	}
+	dropped = n - i;
 	n = i;
 	pthread_mutex_lock(&s->lock);
 	for (i = 0; i < n; i++) {
 		const struct scrub_addr *a = &addrs[i];
 		int family = a->family == 4 ? 4 : 6;
 		struct event *ev;
+		int rc = addrbook_add(s->book, name, family, a->addr,
+				      now_ms + (uint64_t)a->ttl * 1000);
 
-		if (addrbook_add(s->book, name, family, a->addr,
-				 now_ms + (uint64_t)a->ttl * 1000) != 1)
+		if (rc != 1) {
+			if (rc < 0)
+				dropped++;
 			continue;
+		}
 		ev = evs[used++];
 		ev->pubid = ++s->pubid;
 		ev->del = false;
@@ -296,9 +303,21 @@ uint64_t stream_publish(struct stream *s, const uint8_t *name_lc, size_t name_le
 	need_ack = s->ack_subs;
 	if (used > 0)
 		uv_async_send(&s->async);
+	s->stats.dropped += dropped;
 	pthread_mutex_unlock(&s->lock);
 	for (i = used; i < n; i++)
 		free(evs[i]);
+	if (dropped > 0) {
+		uint64_t k = log_limit_hit(&s->log_dropped, now_ms + 1);
+
+		/* The client still gets its answer; the firewall will not
+		 * admit these addresses (loki_resolver_stream_dropped_total). */
+		if (k > 0)
+			log_warn("stream",
+				 "%llu address(es) not published (%s; at most %d tracked)",
+				 (unsigned long long)k, "address book full or out of memory",
+				 STREAM_MAX_ADDRS);
+	}
 	return need_ack ? last : 0;
 }
 
@@ -397,38 +416,97 @@ static void sub_ack(struct sub *sub, uint64_t seq)
 		update_watermark(sub->s);
 }
 
-static void sub_line(struct sub *sub, const char *line, size_t len)
+int stream_parse_client_line(const char *line, size_t len, struct stream_client_msg *out,
+			     const char **why)
 {
 	struct jsonl_object o;
-	const char *why = NULL, *type;
 	const struct jsonl_field *f;
-	uint64_t seq;
+	const char *type, *dummy;
 
-	if (jsonl_parse(line, len, &o, &why) != 0) {
-		sub->s->stats.bad_disconnects++;
-		log_warn("stream", "subscriber sent bad JSON (%s): disconnected",
-			 why ? why : "invalid");
-		sub_close(sub, NULL);
-		return;
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	memset(out, 0, sizeof(*out));
+	if (len > JSONL_LINE_MAX) {
+		*why = "line too long";
+		return -EINVAL;
+	}
+	if (jsonl_parse(line, len, &o, why) != 0) {
+		if (*why == NULL)
+			*why = "invalid JSON";
+		return -EINVAL;
 	}
 	type = jsonl_get_str(&o, "type");
-	if (type != NULL && strcmp(type, "subscribe") == 0) {
+	if (type == NULL) {
+		*why = "no \"type\"";
+		return -EINVAL;
+	}
+	if (strcmp(type, "subscribe") == 0) {
 		f = jsonl_get(&o, "acks");
-		if (f != NULL && f->type != JSONL_BOOL)
-			goto bad;
-		sub->acks = f != NULL && f->b;
+		if (f != NULL && f->type != JSONL_BOOL) {
+			*why = "\"acks\" is not a boolean";
+			return -EINVAL;
+		}
+		out->type = STREAM_CLIENT_SUBSCRIBE;
+		out->acks = f != NULL && f->b;
+		return 0;
+	}
+	if (strcmp(type, "ack") == 0) {
+		if (!jsonl_get_num(&o, "seq", &out->seq)) {
+			*why = "ack without a numeric \"seq\"";
+			return -EINVAL;
+		}
+		out->type = STREAM_CLIENT_ACK;
+		return 0;
+	}
+	*why = "unknown \"type\"";
+	return -EINVAL;
+}
+
+int stream_split_lines(char *buf, size_t *len, size_t cap,
+		       int (*on_line)(void *arg, const char *line, size_t n), void *arg)
+{
+	size_t start = 0, i;
+	int rc;
+
+	for (i = 0; i < *len; i++) {
+		if (buf[i] != '\n')
+			continue;
+		rc = on_line(arg, buf + start, i - start);
+		if (rc != 0)
+			return rc;
+		start = i + 1;
+	}
+	memmove(buf, buf + start, *len - start);
+	*len -= start;
+	return *len >= cap ? -EMSGSIZE : 0;
+}
+
+static int sub_line(void *arg, const char *line, size_t len)
+{
+	struct sub *sub = arg;
+	struct stream_client_msg m;
+	const char *why = NULL;
+
+	if (stream_parse_client_line(line, len, &m, &why) != 0) {
+		sub->s->stats.bad_disconnects++;
+		log_warn("stream", "subscriber sent an invalid message (%s): disconnected", why);
+		sub_close(sub, NULL);
+		return -EINVAL;
+	}
+	if (m.type == STREAM_CLIENT_SUBSCRIBE) {
+		sub->acks = m.acks;
 		update_watermark(sub->s);
-		return;
+	} else if (m.seq <= sub->seq) {
+		sub_ack(sub, m.seq);
+	} else {
+		sub->s->stats.bad_disconnects++;
+		log_warn("stream", "subscriber acked seq %llu, never sent: disconnected",
+			 (unsigned long long)m.seq);
+		sub_close(sub, NULL);
+		return -EINVAL;
 	}
-	if (type != NULL && strcmp(type, "ack") == 0 && jsonl_get_num(&o, "seq", &seq) &&
-	    seq <= sub->seq) {
-		sub_ack(sub, seq);
-		return;
-	}
-bad:
-	sub->s->stats.bad_disconnects++;
-	log_warn("stream", "subscriber sent an unknown or invalid message: disconnected");
-	sub_close(sub, NULL);
+	return sub->closing ? -ECONNRESET : 0;
 }
 
 static void sub_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -443,7 +521,6 @@ static void sub_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void sub_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
 	struct sub *sub = st->data;
-	size_t start = 0, i;
 
 	(void)buf;
 	if (nread == 0)
@@ -453,17 +530,9 @@ static void sub_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	sub->rlen += (size_t)nread;
-	for (i = 0; i < sub->rlen && !sub->closing; i++) {
-		if (sub->rbuf[i] != '\n')
-			continue;
-		sub_line(sub, sub->rbuf + start, i - start);
-		start = i + 1;
-	}
-	if (sub->closing)
-		return;
-	memmove(sub->rbuf, sub->rbuf + start, sub->rlen - start);
-	sub->rlen -= start;
-	if (sub->rlen == sizeof(sub->rbuf)) {
+	if (stream_split_lines(sub->rbuf, &sub->rlen, sizeof(sub->rbuf), sub_line, sub) ==
+		    -EMSGSIZE &&
+	    !sub->closing) {
 		sub->s->stats.bad_disconnects++;
 		log_warn("stream", "subscriber sent a line over %d bytes: disconnected",
 			 STREAM_LINE_MAX);
@@ -503,6 +572,34 @@ static void sub_close(struct sub *sub, const char *why)
 	uv_close((uv_handle_t *)&sub->pipe, sub_closed);
 }
 
+static void reject_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Accepts a connection and closes it at once, so that the listener does not
+ * keep waking up for it (libuv stops polling a listener whose connection
+ * callback did not accept). */
+static void reject_connection(struct stream *s, const char *why)
+{
+	uv_pipe_t *p = malloc(sizeof(*p));
+	uint64_t k;
+
+	s->stats.rejected++;
+	k = log_limit_hit(&s->log_rejected, uv_now(s->loop) + 1);
+	if (k > 0)
+		log_warn("stream",
+			 "%llu subscriber connection(s) refused: %s (%zu connected, at most %d)",
+			 (unsigned long long)k, why, s->n_subs, STREAM_MAX_SUBS);
+	if (p == NULL || uv_pipe_init(s->loop, p, 0) != 0) {
+		free(p);
+		return;
+	}
+	/* Whether or not the accept worked, the handle is closed. */
+	(void)uv_accept((uv_stream_t *)&s->server, (uv_stream_t *)p);
+	uv_close((uv_handle_t *)p, reject_closed);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct stream *s = server->data;
@@ -512,18 +609,16 @@ static void on_connection(uv_stream_t *server, int status)
 		log_warn("stream", "accept: %s", uv_strerror(status));
 		return;
 	}
+	if (s->n_subs >= STREAM_MAX_SUBS) {
+		reject_connection(s, "too many subscribers");
+		return;
+	}
 	sub = calloc(1, sizeof(*sub));
 	if (sub != NULL)
 		sub->ring = calloc(STREAM_MAX_UNACKED, sizeof(*sub->ring));
 	if (sub == NULL || sub->ring == NULL) {
-		uv_pipe_t tmp;
-
-		/* Accept and drop, so the listener does not spin. */
-		if (sub != NULL)
-			free(sub);
-		uv_pipe_init(s->loop, &tmp, 0);
-		if (uv_accept(server, (uv_stream_t *)&tmp) == 0)
-			uv_close((uv_handle_t *)&tmp, NULL);
+		free(sub);
+		reject_connection(s, "out of memory");
 		return;
 	}
 	sub->s = s;

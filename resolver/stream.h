@@ -33,6 +33,7 @@
 #define STREAM_MAX_QUEUE   (256 * 1024) /* bytes queued to one subscriber */
 #define STREAM_MAX_UNACKED 8192		/* messages awaiting an ack, per subscriber */
 #define STREAM_MAX_ADDRS   1000000	/* addresses tracked at once */
+#define STREAM_MAX_SUBS	   256		/* subscribers connected at once */
 
 struct stream;
 
@@ -40,6 +41,8 @@ struct stream_stats {
 	uint64_t published; /* add and del events */
 	uint64_t slow_disconnects;
 	uint64_t bad_disconnects; /* subscribers that sent garbage */
+	uint64_t rejected;	  /* connections refused: STREAM_MAX_SUBS reached */
+	uint64_t dropped;	  /* addresses not published: book full or no memory */
 };
 
 /*
@@ -74,5 +77,40 @@ void stream_set_policy(struct stream *s, const char *policy_name);
 
 size_t stream_subscribers(struct stream *s);
 void stream_get_stats(struct stream *s, struct stream_stats *out);
+
+/*
+ * What a subscriber may send (pure functions, no socket: the read callback
+ * uses them, and so do the unit tests and tests/fuzz/fuzz_stream_sub.c).
+ */
+enum stream_client_type {
+	STREAM_CLIENT_SUBSCRIBE = 1, /* {"type":"subscribe","acks":BOOL} (acks optional) */
+	STREAM_CLIENT_ACK,	     /* {"type":"ack","seq":N} */
+};
+
+struct stream_client_msg {
+	enum stream_client_type type;
+	bool acks;    /* SUBSCRIBE */
+	uint64_t seq; /* ACK */
+};
+
+/*
+ * Parses one line a subscriber sent (without its newline). Unknown fields
+ * are ignored. Returns 0, or -EINVAL with a short static reason in *why
+ * (why may be NULL). Whether an ack's seq was ever sent is the caller's
+ * check.
+ */
+int stream_parse_client_line(const char *line, size_t len, struct stream_client_msg *out,
+			     const char **why);
+
+/*
+ * Line framing of a subscriber's input: buf holds *len bytes (cap at most).
+ * Calls on_line for every complete line (without its newline) until it
+ * returns non-zero, which is then returned as is, leaving buf unchanged.
+ * Otherwise the unterminated rest moves to the front of buf, *len becomes
+ * its length, and the result is 0, or -EMSGSIZE when that rest fills all
+ * cap bytes (a line longer than cap - 1 bytes: the peer must be dropped).
+ */
+int stream_split_lines(char *buf, size_t *len, size_t cap,
+		       int (*on_line)(void *arg, const char *line, size_t n), void *arg);
 
 #endif

@@ -5,6 +5,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@
 #define WORKER_ANY_TTL 3600
 /* Receive buffer asked for on UDP listeners. */
 #define WORKER_UDP_RCVBUF (4 * 1024 * 1024)
+
+/* File descriptors kept free for listeners, the stream, metrics, logs. */
+#define WORKER_FD_RESERVE 256
 
 static int open_socket(const struct netaddr *addr, int type, char *err, size_t errlen)
 {
@@ -114,35 +118,58 @@ void worker_fds_close(struct worker_fds *fds)
 	fds->n = 0;
 }
 
-size_t worker_name_json(const uint8_t *name, size_t len, char *out, size_t cap)
-{
-	char text[4 * DNS_NAME_MAX];
-	size_t n = wire_name_to_text(name, len, text, sizeof(text)), i, o = 0;
-
-	for (i = 0; i < n && o + 2 < cap; i++) {
-		if (text[i] == '\\')
-			out[o++] = '\\';
-		out[o++] = text[i];
-	}
-	out[o] = '\0';
-	return o;
-}
-
-/* One JSON line on stderr per blocked query (log_queries = blocked|all).
- * Formatted on the stack: the blocked path allocates nothing. */
+/* One audit line per blocked query (log_queries = blocked|all), formatted
+ * into the worker's qlog buffer, which goes out with one write(2) per loop
+ * iteration: the blocked path allocates nothing and takes no lock. */
 static void log_blocked(struct worker *w, const struct dns_query *q, const struct sockaddr *client,
 			const char *reason)
 {
-	char name[4 * DNS_NAME_MAX], addr[64];
+	struct qlog_entry e = {
+		.client = client,
+		.name = q->qname_lc,
+		.name_len = q->qname_len,
+		.qtype = q->qtype,
+		.action = QLOG_BLOCKED,
+		.policy = policy_mode_name(policy_mode(w->snap->policy)),
+		.reason = reason,
+		.rtt_us = -1,
+		.rcode = -1,
+	};
 
 	if (w->snap->cfg->log_queries == LOG_QUERIES_NONE)
 		return;
-	worker_name_json(q->qname_lc, q->qname_len, name, sizeof(name));
-	netaddr_format_ip(client, addr, sizeof(addr));
-	fprintf(stderr,
-		"{\"event\":\"query\",\"client\":\"%s\",\"name\":\"%s\",\"type\":%u,"
-		"\"result\":\"blocked\",\"reason\":\"%s\"}\n",
-		addr, name, q->qtype, reason);
+	qlog_buffer(&w->qlog, &e);
+}
+
+/* The audit line of a query answered at once other than blocked: refused
+ * (log_queries = blocked|all: an access decision), a cache hit or a local
+ * answer (all). */
+static void log_local(struct worker *w, const struct dns_query *q, const struct sockaddr *client,
+		      enum qlog_action action, const char *reason)
+{
+	enum log_queries mode = w->snap->cfg->log_queries;
+	struct qlog_entry e = {
+		.client = client,
+		.name = q->qname_lc,
+		.name_len = q->qname_len,
+		.qtype = q->qtype,
+		.action = action,
+		.policy = policy_mode_name(policy_mode(w->snap->policy)),
+		.reason = reason,
+		.rtt_us = -1,
+		.rcode = -1,
+	};
+
+	if (mode == LOG_QUERIES_NONE || (mode == LOG_QUERIES_BLOCKED && action != QLOG_REFUSED))
+		return;
+	qlog_buffer(&w->qlog, &e);
+}
+
+static void worker_qlog_flush(uv_check_t *c)
+{
+	struct worker *w = c->data;
+
+	qlog_flush(&w->qlog);
 }
 
 void worker_cache_key(const struct dns_query *q, struct cache_key *key)
@@ -210,6 +237,8 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 	}
 	if (!acl_allows(cfg->allow_clients, cfg->n_allow_clients, client)) {
 		atomic_fetch_add_explicit(&st->refused, 1, memory_order_relaxed);
+		if (cfg->log_queries != LOG_QUERIES_NONE)
+			log_local(w, &q, client, QLOG_REFUSED, "client not in allow_clients");
 		rcode = DNS_RCODE_REFUSED;
 		goto error;
 	}
@@ -217,6 +246,9 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 	/* We forward the Internet class only, and transfer no zones. */
 	if (q.qclass != DNS_CLASS_IN || q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
 		atomic_fetch_add_explicit(&st->refused, 1, memory_order_relaxed);
+		if (cfg->log_queries != LOG_QUERIES_NONE)
+			log_local(w, &q, client, QLOG_REFUSED,
+				  q.qclass != DNS_CLASS_IN ? "class not IN" : "zone transfer");
 		rcode = DNS_RCODE_REFUSED;
 		goto error;
 	}
@@ -249,6 +281,8 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 	/* RFC 8482 section 4.2: answer ANY with a small synthesized HINFO. */
 	if (q.qtype == DNS_TYPE_ANY) {
 		atomic_fetch_add_explicit(&st->allowed, 1, memory_order_relaxed);
+		if (cfg->log_queries == LOG_QUERIES_ALL)
+			log_local(w, &q, client, QLOG_ALLOWED, "ANY answered locally (RFC 8482)");
 		return worker_fit(&q, synth_any(&q, WORKER_ANY_TTL, out, cap), udp != NULL, out,
 				  cap);
 	}
@@ -262,6 +296,8 @@ size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 		atomic_fetch_add_explicit(&st->cache_hits, 1, memory_order_relaxed);
 		if (alen > 0) {
 			atomic_fetch_add_explicit(&st->allowed, 1, memory_order_relaxed);
+			if (cfg->log_queries == LOG_QUERIES_ALL)
+				log_local(w, &q, client, QLOG_ALLOWED, "cache");
 			/* A hot entry close to expiry is refreshed in the
 			 * background, so hot names never see a miss. The
 			 * answer is in scratch already; the prefetch does not
@@ -288,12 +324,42 @@ error:
 			   out, cap);
 }
 
+size_t worker_max_queries(unsigned threads, unsigned max_tcp_clients)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)threads * WORKER_MAX_QUERIES + max_tcp_clients + WORKER_FD_RESERVE;
+	size_t per;
+
+	if (threads == 0)
+		threads = 1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return WORKER_MAX_QUERIES_MIN;
+	/* Raise the soft limit as far as the hard one allows (or as needed). */
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rlim_t old = rl.rlim_cur;
+
+		rl.rlim_cur =
+			rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = old;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return WORKER_MAX_QUERIES;
+	per = rl.rlim_cur > (rlim_t)max_tcp_clients + WORKER_FD_RESERVE
+		      ? (size_t)(rl.rlim_cur - max_tcp_clients - WORKER_FD_RESERVE) / threads
+		      : 0;
+	return per < WORKER_MAX_QUERIES_MIN ? WORKER_MAX_QUERIES_MIN : per;
+}
+
 void worker_check_drained(struct worker *w)
 {
 	if (!w->stopping || w->n_queries > 0 || w->conns != NULL)
 		return;
 	if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
 		uv_close((uv_handle_t *)&w->drain_timer, NULL);
+	qlog_flush(&w->qlog);
+	if (!uv_is_closing((uv_handle_t *)&w->qlog_check))
+		uv_close((uv_handle_t *)&w->qlog_check, NULL);
 	/* Nothing waits for mail any more: refuse further posts before the
 	 * handle goes, so no other thread signals a closed handle. */
 	uv_mutex_lock(&w->mail_lock);
@@ -452,6 +518,7 @@ static void worker_unwind(struct worker *w)
 	uv_close((uv_handle_t *)&w->stop_async, NULL);
 	uv_close((uv_handle_t *)&w->mail_async, NULL);
 	uv_close((uv_handle_t *)&w->drain_timer, NULL);
+	uv_close((uv_handle_t *)&w->qlog_check, NULL);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
 	uv_mutex_destroy(&w->mail_lock);
@@ -485,6 +552,10 @@ int worker_start(struct worker *w)
 	w->mail_async.data = w;
 	uv_timer_init(&w->loop, &w->drain_timer);
 	w->drain_timer.data = w;
+	uv_check_init(&w->loop, &w->qlog_check);
+	w->qlog_check.data = w;
+	uv_check_start(&w->qlog_check, worker_qlog_flush);
+	w->qlog.len = 0;
 	for (i = 0; i < w->fds.n; i++) {
 		rc = server_udp_open(w, w->fds.udp[i], &w->udp[w->n_udp]);
 		if (rc != 0)

@@ -21,7 +21,10 @@
 #include "dns.h"
 #include "inflight.h"
 #include "learned.h"
+#include "log.h"
+#include "metrics.h"
 #include "policy.h"
+#include "qlog.h"
 #include "snapshot.h"
 #include "stream.h"
 
@@ -45,6 +48,9 @@ struct worker_stats {
 	atomic_ulong coalesced;
 	atomic_ulong prefetches;
 	atomic_ulong fwsync_wait_timeouts;
+	atomic_ulong queries_full;	  /* SERVFAIL: the worker's in-flight cap was reached */
+	atomic_ulong udp_dropped;	  /* UDP answers dropped: send queue full */
+	struct metrics_hist upstream_rtt; /* per answered upstream attempt */
 };
 
 struct worker_shared {
@@ -56,6 +62,13 @@ struct worker_shared {
 	struct worker *workers; /* all of them, for coalescing hand-offs */
 	unsigned n_workers;
 	atomic_uint tcp_clients; /* open client connections, all workers */
+	size_t max_queries;	 /* per worker: in flight or waiting (worker_max_queries) */
+	/* Floods are logged at most every LOG_LIMIT_INTERVAL_MS per kind. */
+	struct log_limit log_tcp_refused;   /* max_tcp_clients reached */
+	struct log_limit log_tcp_overflow;  /* a client not reading its answers */
+	struct log_limit log_queries_full;  /* WORKER_MAX_QUERIES reached */
+	struct log_limit log_upstream_send; /* an upstream socket could not send */
+	struct log_limit log_udp_dropped;   /* UDP answers dropped, send queue full */
 	struct worker_stats stats;
 };
 
@@ -85,6 +98,8 @@ struct worker {
 	uv_async_t stop_async;
 	uv_async_t mail_async; /* new snapshot or coalesced answers arrived */
 	uv_timer_t drain_timer;
+	uv_check_t qlog_check; /* flushes qlog after every loop iteration */
+	struct qlog_buf qlog;  /* audit lines of this iteration */
 	struct worker_shared *shared;
 	struct snapshot *snap; /* the snapshot this worker serves with */
 	uv_mutex_t mail_lock;  /* guards the three fields below */
@@ -125,6 +140,17 @@ int worker_start(struct worker *w);
 void worker_stop(struct worker *w);
 /* Joins the thread and frees the worker's loop resources and snapshot. */
 void worker_join(struct worker *w);
+/*
+ * Queries one worker keeps in flight or waiting at most (each may hold an
+ * upstream socket): WORKER_MAX_QUERIES, or fewer if RLIMIT_NOFILE, raised
+ * towards its hard limit here, cannot hold that many for every thread next
+ * to max_tcp_clients; never below WORKER_MAX_QUERIES_MIN. Past it a new
+ * query gets SERVFAIL (loki_resolver_queries_full_total).
+ */
+#define WORKER_MAX_QUERIES     4096
+#define WORKER_MAX_QUERIES_MIN 64
+size_t worker_max_queries(unsigned threads, unsigned max_tcp_clients);
+
 /* Called when a query or connection ends while stopping. */
 void worker_check_drained(struct worker *w);
 
@@ -149,10 +175,6 @@ void worker_post_answer(struct worker *w, const struct cache_key *key, struct an
 size_t worker_handle(struct worker *w, const uint8_t *pkt, size_t len,
 		     const struct sockaddr *client, struct server_udp *udp, struct tcp_conn *conn,
 		     uint8_t *out, size_t cap, bool *forwarded);
-
-/* A lower-case wire name as JSON string content ("api.openai.com"; the
- * \DDD escapes of unusual bytes have their backslash doubled). */
-size_t worker_name_json(const uint8_t *name, size_t len, char *out, size_t cap);
 
 /* The cache key of a parsed query (points into q). */
 void worker_cache_key(const struct dns_query *q, struct cache_key *key);

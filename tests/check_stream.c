@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "jsonl.h"
 #include "policy.h"
 #include "stream.h"
 #include "wire.h"
@@ -201,6 +202,154 @@ START_TEST(socket_mode_and_live_socket_refused)
 }
 END_TEST
 
+static int parse_client(const char *line, struct stream_client_msg *m, const char **why)
+{
+	return stream_parse_client_line(line, strlen(line), m, why);
+}
+
+static void send_line(int fd, const char *line)
+{
+	ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+}
+
+START_TEST(client_lines_parsed)
+{
+	struct stream_client_msg m;
+	const char *why;
+	static const char *const bad[] = {
+		"",
+		"{}",
+		"[1]",
+		"{\"type\":\"nonsense\"}",
+		"{\"type\":1}",
+		"{\"type\":\"subscribe\",\"acks\":1}",
+		"{\"type\":\"subscribe\",\"acks\":\"true\"}",
+		"{\"type\":\"ack\"}",
+		"{\"type\":\"ack\",\"seq\":\"3\"}",
+		"{\"type\":\"ack\",\"seq\":-1}",
+		"{\"type\":\"ack\",\"seq\":1.5}",
+		"{\"type\":\"ack\",\"seq\":3} x",
+		"{\"type\":\"ack\",\"type\":\"ack\",\"seq\":3}",
+	};
+	char big[JSONL_LINE_MAX + 2];
+	size_t i;
+
+	ck_assert_int_eq(parse_client("{\"type\":\"subscribe\",\"acks\":true}", &m, &why), 0);
+	ck_assert_int_eq(m.type, STREAM_CLIENT_SUBSCRIBE);
+	ck_assert(m.acks);
+	ck_assert_int_eq(parse_client(" {\"type\":\"subscribe\"} ", &m, NULL), 0);
+	ck_assert_int_eq(m.type, STREAM_CLIENT_SUBSCRIBE);
+	ck_assert(!m.acks);
+	ck_assert_int_eq(parse_client("{\"seq\":9007199254740991,\"type\":\"ack\",\"extra\":null}",
+				      &m, &why),
+			 0);
+	ck_assert_int_eq(m.type, STREAM_CLIENT_ACK);
+	ck_assert_uint_eq(m.seq, 9007199254740991ULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		ck_assert_msg(parse_client(bad[i], &m, &why) == -EINVAL, "accepted: %s", bad[i]);
+		ck_assert_ptr_nonnull(why);
+	}
+	/* Longer than a line may be, even though it is valid JSON. */
+	memset(big, ' ', sizeof(big));
+	memcpy(big, "{\"type\":\"ack\",\"seq\":1}", 22);
+	ck_assert_int_eq(stream_parse_client_line(big, sizeof(big), &m, &why), -EINVAL);
+}
+END_TEST
+
+struct lines_seen {
+	char text[256];
+	int n, stop_at;
+};
+
+static int collect_line(void *arg, const char *line, size_t n)
+{
+	struct lines_seen *ls = arg;
+	size_t used = strlen(ls->text);
+
+	ck_assert_uint_lt(used + n + 1, sizeof(ls->text));
+	memcpy(ls->text + used, line, n);
+	ls->text[used + n] = '|';
+	ls->text[used + n + 1] = '\0';
+	return ++ls->n == ls->stop_at ? -ECONNRESET : 0;
+}
+
+START_TEST(client_lines_framed)
+{
+	struct lines_seen ls = {.stop_at = -1};
+	char buf[16];
+	size_t len;
+
+	/* Two complete lines and a partial one, which stays for the next read. */
+	memcpy(buf, "ab\n\ncd\nef", 9);
+	len = 9;
+	ck_assert_int_eq(stream_split_lines(buf, &len, sizeof(buf), collect_line, &ls), 0);
+	ck_assert_str_eq(ls.text, "ab||cd|");
+	ck_assert_uint_eq(len, 2);
+	ck_assert_int_eq(memcmp(buf, "ef", 2), 0);
+	memcpy(buf + len, "g\n", 2);
+	len += 2;
+	ck_assert_int_eq(stream_split_lines(buf, &len, sizeof(buf), collect_line, &ls), 0);
+	ck_assert_str_eq(ls.text, "ab||cd|efg|");
+	ck_assert_uint_eq(len, 0);
+
+	/* A full buffer with no newline: the line is too long. */
+	memset(buf, 'x', sizeof(buf));
+	len = sizeof(buf);
+	ck_assert_int_eq(stream_split_lines(buf, &len, sizeof(buf), collect_line, &ls), -EMSGSIZE);
+	/* A full buffer that ends in a newline is one line of cap - 1 bytes. */
+	buf[sizeof(buf) - 1] = '\n';
+	len = sizeof(buf);
+	ls.text[0] = '\0';
+	ck_assert_int_eq(stream_split_lines(buf, &len, sizeof(buf), collect_line, &ls), 0);
+	ck_assert_str_eq(ls.text, "xxxxxxxxxxxxxxx|");
+	ck_assert_uint_eq(len, 0);
+
+	/* The callback stops the split; its result comes back as is. */
+	ls = (struct lines_seen){.stop_at = 1};
+	memcpy(buf, "a\nb\nc", 5);
+	len = 5;
+	ck_assert_int_eq(stream_split_lines(buf, &len, sizeof(buf), collect_line, &ls),
+			 -ECONNRESET);
+	ck_assert_str_eq(ls.text, "a|");
+	ck_assert_uint_eq(len, 5);
+}
+END_TEST
+
+START_TEST(ack_of_unsent_seq_disconnects)
+{
+	int fd = client();
+	char c;
+
+	drain_fd(fd); /* hello, synced seq 1 */
+	send_line(fd, "{\"type\":\"ack\",\"seq\":1}\n");
+	spin();
+	ck_assert_uint_eq(stream_subscribers(st), 1);
+	send_line(fd, "{\"type\":\"ack\",\"seq\":2}\n");
+	spin();
+	drain_fd(fd);
+	ck_assert_int_eq(read(fd, &c, 1), 0);
+	ck_assert_uint_eq(stream_subscribers(st), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(overlong_line_disconnects)
+{
+	int fd = client();
+	char big[1100], c;
+
+	drain_fd(fd);
+	memset(big, ' ', sizeof(big)); /* no newline in 1100 bytes */
+	ck_assert_int_eq(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
+	spin();
+	drain_fd(fd);
+	ck_assert_int_eq(read(fd, &c, 1), 0);
+	ck_assert_uint_eq(stream_subscribers(st), 0);
+	close(fd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stream");
@@ -214,6 +363,10 @@ int main(void)
 	tcase_add_test(tc, revoke_sends_del);
 	tcase_add_test(tc, garbage_disconnects);
 	tcase_add_test(tc, socket_mode_and_live_socket_refused);
+	tcase_add_test(tc, client_lines_parsed);
+	tcase_add_test(tc, client_lines_framed);
+	tcase_add_test(tc, ack_of_unsent_seq_disconnects);
+	tcase_add_test(tc, overlong_line_disconnects);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

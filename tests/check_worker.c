@@ -66,6 +66,7 @@ static void setup_with(const char *policy_env, const char *log_env)
 	ck_assert_int_eq(
 		snapshot_build(5, argv, envp, "/nonexistent", &snap, &cli, err, sizeof(err)), 0);
 	memset(&sh, 0, sizeof(sh));
+	sh.max_queries = WORKER_MAX_QUERIES;
 	sh.learned = learned_new(1024);
 	sh.cache = cache_new(1000, 86400);
 	sh.inflight = inflight_new();

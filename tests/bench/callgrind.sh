@@ -89,18 +89,20 @@ dnsperf -s "$ADDR" -p "$PORT" -d "$RUN/hot.txt" -n 200 -Q "$RATE" >/dev/null 2>&
 gen 9 2000 .com | dnsperf -s "$ADDR" -p "$PORT" -n 1 -Q "$RATE" >/dev/null 2>&1
 
 measure() { # LABEL FILE [dnsperf args]
-	local label=$MODE-$1 f=$2 done ir dump
+	local label=$MODE-$1 f=$2 completed ir dump
 	shift 2
 	rm -f "$RUN"/cg.*.[0-9]*
 	callgrind_control --zero "$VG" >/dev/null 2>&1
-	done=$(load "$f" "$@")
+	completed=$(load "$f" "$@")
 	callgrind_control --dump="$label" "$VG" >/dev/null 2>&1
 	sleep 0.5
+	# The newest dump; callgrind names them cg.PID.N: no odd characters.
+	# shellcheck disable=SC2012
 	dump=$(ls -t "$RUN"/cg.*.[0-9]* | head -1)
 	ir=$(awk '/^summary:|^totals:/ { print $2; exit }' "$dump")
 	# KEEP=DIR keeps each dump for callgrind_annotate.
 	if [ -n "${KEEP:-}" ]; then cp "$dump" "$KEEP/callgrind.$label"; fi
-	awk -v l="$label" -v ir="$ir" -v n="$done" \
+	awk -v l="$label" -v ir="$ir" -v n="$completed" \
 		'BEGIN { printf "%-26s %8d queries %12d instructions %8.0f per query\n", l, n, ir, ir / n }'
 }
 

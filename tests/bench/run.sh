@@ -95,8 +95,10 @@ done
 for v in REPS DURATION OUTSTANDING CLIENTS PROBE_QPS PROBE_SECS SEED; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || { echo "run.sh: $v must be a number" >&2; exit 2; }
 done
-[ "$REPS" -ge 1 ] && [ "$DURATION" -ge 1 ] && [ "$PROBE_QPS" -ge 1 ] && [ "$PROBE_SECS" -ge 1 ] ||
-	{ echo "run.sh: --reps, --duration, --probe-qps and --probe-secs must be >= 1" >&2; exit 2; }
+if [ "$REPS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$PROBE_QPS" -lt 1 ] || [ "$PROBE_SECS" -lt 1 ]; then
+	echo "run.sh: --reps, --duration, --probe-qps and --probe-secs must be >= 1" >&2
+	exit 2
+fi
 # relative paths are taken from where run.sh was started
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 case $OUT_FILE in /* | "") ;; *) OUT_FILE=$PWD/$OUT_FILE ;; esac
@@ -113,7 +115,7 @@ if [ "${LOKI_BENCH_NETNS:-}" = 1 ]; then
 	ISOLATION="private network namespace (unshare -n), loopback only"
 elif [ "$USE_NETNS" = 1 ]; then
 	[ "$(id -u)" = 0 ] || die "needs root for the private network namespace (or --no-netns)"
-	command -v unshare >/dev/null && command -v ip >/dev/null || die "needs unshare and ip (util-linux, iproute2)"
+	{ command -v unshare >/dev/null && command -v ip >/dev/null; } || die "needs unshare and ip (util-linux, iproute2)"
 	LOKI_BENCH_NETNS=1 exec unshare -n -- "$BASH" "${BASH_SOURCE[0]}" "${ORIG_ARGS[@]}"
 else
 	ISOLATION="host network namespace (--no-netns); every server listens and forwards on 127.0.0.1 only"
@@ -185,7 +187,9 @@ stop_pid() { # PID: TERM, up to 5 s, then KILL; also its leftover children
 		kill -0 "$pid" 2>/dev/null && { log "pid $pid ignores TERM: KILL"; kill -KILL "$pid" 2>/dev/null || true; }
 	fi
 	wait "$pid" 2>/dev/null || true
-	for k in $kids; do kill -0 "$k" 2>/dev/null && kill -TERM "$k" 2>/dev/null || true; done
+	for k in $kids; do
+		if kill -0 "$k" 2>/dev/null; then kill -TERM "$k" 2>/dev/null || true; fi
+	done
 	local keep=() p
 	for p in "${STARTED[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
 	STARTED=("${keep[@]}")
@@ -204,7 +208,7 @@ trap 'exit 130' INT TERM
 calc() { awk "BEGIN { $1 }"; }
 dq() { # PORT NAME TYPE [+tcp] -> "RCODE addr addr ..." (TIMEOUT if no answer)
 	local out st
-	out=$(dig +tries=1 +time=2 ${4:-} +noall +comments +answer -p "$1" @"$ADDR" "$2" "$3" 2>/dev/null) || true
+	out=$(dig +tries=1 +time=2 ${4:+"$4"} +noall +comments +answer -p "$1" @"$ADDR" "$2" "$3" 2>/dev/null) || true
 	st=$(sed -n 's/.*status: \([A-Z]*\).*/\1/p' <<<"$out" | head -n1)
 	echo "${st:-TIMEOUT} $(awk '!/^;/ && NF >= 5 { printf "%s ", $5 }' <<<"$out")"
 }
@@ -389,7 +393,7 @@ CHECKS=(
 	"api.anthropic.com.evil.example A NX" "xbench.test A NX" "bench.test.example.com A NX"
 )
 check_unit() {
-	local u=$1 c name type exp tcp res pass=0 total=0 fails= extra=()
+	local u=$1 c name type exp tcp res pass=0 total=0 fails='' extra=()
 	[[ $u == loki-allow* ]] && extra=("host1.example.com A ANY" "host0.example.com A NX")
 	for c in "${CHECKS[@]}" "${extra[@]}"; do
 		read -r name type exp tcp <<<"$c"
@@ -410,16 +414,16 @@ declare -A R CMD_SEEN # R[unit|scenario|rep|field]
 CMDS=()
 
 qfile() { # UNIT SCENARIO REP -> "FILE EXTRA-ARGS..." for dnsperf
-	local f extra=
+	local f opts=''
 	case $2 in
 	blocked) f=$RUN/q/blocked.txt ;;
 	mixed) f=$RUN/q/mixed.txt ;;
 	allowed-hot) f=$HOT ;;
-	tcp-hot) f=$HOT extra="-m tcp" ;;
+	tcp-hot) f=$HOT opts="-m tcp" ;;
 	hit-spread) f=$RUN/q/fill-${U_FILL[$1]}.txt ;;
 	miss) f=$RUN/q/miss-r$3.txt ;;
 	esac
-	echo "$f $extra"
+	echo "$f $opts"
 }
 parse_dnsperf() { # FILE -> key=value lines
 	awk '/Queries sent:/ { print "sent=" $3 } /Queries completed:/ { print "completed=" $3 }
@@ -432,6 +436,8 @@ saturate() { # UNIT SCENARIO REP
 	local u=$1 s=$2 rep=$3 f extra n out=$RUN/log/$1.$2.r$3
 	read -r f extra <<<"$(qfile "$u" "$s" "$rep")"
 	if [ "$s" = miss ]; then n=1; else n=$(((DURATION * MAX_QPS + $(wc -l <"$f") - 1) / $(wc -l <"$f"))); fi
+	# $extra: "-m tcp" or nothing, split into words on purpose.
+	# shellcheck disable=SC2206
 	local args=(-s "$ADDR" -p "${U_PORT[$u]}" -d "$f" -l "$DURATION" -n "$n" -q "$OUTSTANDING" -c "$CLIENTS" -t "$QTIMEOUT" $extra)
 	local p0 p1 s0 s1 c0 c1 d0 d1
 	p0=$(proc_ticks "$PID") s0=$(core_ticks "$SERVER_CPU") c0=$(core_ticks "$CLIENT_CPU") d0=$(udp_drops)
@@ -463,6 +469,7 @@ probe() { # UNIT SCENARIO: fixed-rate load with per-query latencies (dnsperf -v)
 	miss) f=$RUN/q/miss-probe.txt n=1 ;;
 	*) n=$(((PROBE_QPS * PROBE_SECS * 2 + $(wc -l <"$f") - 1) / $(wc -l <"$f"))) ;;
 	esac
+	# shellcheck disable=SC2206 # as in saturate
 	local args=(-s "$ADDR" -p "${U_PORT[$u]}" -d "$f" -l "$PROBE_SECS" -n "$n" -Q "$PROBE_QPS" -q "$OUTSTANDING" -c "$CLIENTS" -t "$QTIMEOUT" -v $extra)
 	timeout $((PROBE_SECS + 30)) taskset -c "$CLIENT_CPU" dnsperf "${args[@]}" >"$out" 2>&1 ||
 		log "  dnsperf (probe) exit status $? ($u/$s)"
@@ -519,7 +526,7 @@ ELAPSED=$(($(date +%s) - T0))
 # best of the reps: highest QPS, lowest CPU per query (noise only adds cost)
 for u in "${UNITS[@]}"; do
 	for s in ${U_SCEN[$u]//,/ }; do
-		bq= bu= lq= lu= ls=0 lr= ld=0
+		bq='' bu='' lq='' lu='' ls=0 lr='' ld=0
 		for rep in $(seq "$REPS"); do
 			q=${R[$u|$s|$rep|qps]:-}
 			[ -n "$q" ] || continue
@@ -547,6 +554,7 @@ report() {
 	echo "# loki-resolver benchmark"
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); wall time $(($(date +%s) - T_START)) s (measuring $ELAPSED s)"
+	# shellcheck source=/dev/null
 	echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"); load average at start $LOADAVG"
 	echo "- command: tests/bench/run.sh ${ORIG_ARGS[*]}"
 	echo "- isolation: $ISOLATION"

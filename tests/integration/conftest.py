@@ -129,8 +129,9 @@ def nsd():
 class Resolver:
     """One loki-resolver process on 127.0.0.1:<free port>."""
 
-    def __init__(self, args=(), env=None, upstreams=None, listen=None, config=None):
+    def __init__(self, args=(), env=None, upstreams=None, listen=None, config=None, prefix=()):
         assert RESOLVER, "LOKI_RESOLVER is not set"
+        self.prefix = list(prefix)  # e.g. ["prlimit", "--nofile=1024:1024", "--"]
         self.port = free_port()
         self.host = "127.0.0.1"
         self.listen = listen or [f"127.0.0.1:{self.port}"]
@@ -148,7 +149,7 @@ class Resolver:
                                                    delete=False)
 
     def command(self):
-        cmd = [RESOLVER]
+        cmd = self.prefix + [RESOLVER]
         if self.config:
             cmd += ["-c", self.config]
         for l in self.listen:
@@ -328,3 +329,37 @@ def ede_codes(msg):
 def addresses(msg, rdtype="A"):
     t = dns.rdatatype.from_text(rdtype)
     return sorted(r.address for rrset in msg.answer if rrset.rdtype == t for r in rrset)
+
+
+@pytest.fixture
+def scripted_factory():
+    """Scripted upstreams (scripted_upstream.py), stopped at the end."""
+    from scripted_upstream import ScriptedUpstream
+    made = []
+
+    def make(host="127.0.0.1"):
+        u = ScriptedUpstream(host)
+        made.append(u)
+        return u
+
+    yield make
+    for u in made:
+        u.stop()
+
+
+def proc_status(pid, key):
+    """A field of /proc/PID/status in kB (VmRSS, VmHWM, ...), as an int."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def is_sanitized(binary):
+    """True if binary was built with AddressSanitizer (memory bounds are looser)."""
+    try:
+        out = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "libasan" in out or "ASAN_OPTIONS" in os.environ

@@ -1,5 +1,4 @@
 """Cache, coalescing, serve-stale, prefetch and cookies (issue 3)."""
-import os
 import socket
 import threading
 import time

@@ -7,7 +7,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from conftest import addresses, ede_codes, free_port
+from conftest import addresses, ede_codes
 
 
 def answer(q, *records, rcode=dns.rcode.NOERROR, authority=(), additional=(), flags=0):

@@ -162,4 +162,4 @@ def test_blocked_queries_logged_as_json(resolver_factory):
     r.query("logged.example")
     lines = [l for l in r.stderr().splitlines() if l.startswith("{")]
     events = [json.loads(l) for l in lines]
-    assert any(e["name"] == "logged.example" and e["result"] == "blocked" for e in events)
+    assert any(e["name"] == "logged.example" and e["action"] == "blocked" for e in events)

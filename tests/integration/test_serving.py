@@ -11,7 +11,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import addresses, ede_codes, free_port, has_ipv6_loopback
+from conftest import addresses, free_port, has_ipv6_loopback
 
 AI_ONLY = {"LOKI_NETWORK_EGRESS_POLICY": "ai-only"}
 

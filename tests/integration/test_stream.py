@@ -4,7 +4,6 @@ import os
 import signal
 import socket
 import stat
-import struct
 import subprocess
 import tempfile
 import threading
@@ -175,6 +174,55 @@ def test_garbage_from_subscriber_disconnects_it(resolver_factory):
             pass
     assert "disconnected" in r.stderr()
     assert r.query("api.anthropic.com").rcode() == dns.rcode.NOERROR
+
+
+STREAM_MAX_SUBS = 256  # resolver/stream.h
+
+
+def test_subscribers_beyond_the_cap_are_refused_not_leaked(resolver_factory):
+    """README "Limits": at most STREAM_MAX_SUBS subscribers; one more is
+    accepted and closed at once (no hello), logged once, and the resolver
+    keeps answering and serving the ones it has; a freed slot is reusable."""
+    path = sock_path()
+    r = resolver_factory(env=dict(AI_ONLY, LOKI_FWSYNC_SOCKET=path))
+    subs = []
+    try:
+        for _ in range(STREAM_MAX_SUBS):
+            subs.append(Sub(path))
+        for sub in subs:
+            assert sub.read_until("synced")[0]["type"] == "hello"
+        extra = [Sub(path) for _ in range(3)]
+        for sub in extra:
+            with pytest.raises(EOFError):
+                sub.read(timeout=3)
+            sub.close()
+        assert r.query("api.anthropic.com").rcode() == dns.rcode.NOERROR
+        # Every connected subscriber still gets the new address.
+        for sub in (subs[0], subs[-1]):
+            m = sub.read_until("add")[-1]
+            assert m["name"] == "api.anthropic.com"
+        deadline = time.time() + 3
+        while "subscriber connection(s) refused" not in r.stderr() and time.time() < deadline:
+            time.sleep(0.05)
+        log = r.stderr()
+        assert "subscriber connection(s) refused: too many subscribers" in log
+        # Rate-limited: one line for the burst, not one per connection.
+        assert log.count("subscriber connection(s) refused") == 1
+        subs.pop().close()
+        deadline = time.time() + 3
+        while True:
+            again = Sub(path)
+            try:
+                assert again.read(timeout=3)["type"] == "hello"
+                break
+            except EOFError:
+                again.close()
+                assert time.time() < deadline, "the freed slot was never reused"
+                time.sleep(0.05)
+        again.close()
+    finally:
+        for sub in subs:
+            sub.close()
 
 
 def test_reload_revocation_sends_del(resolver_factory, nsd):
