@@ -1,11 +1,31 @@
 #!/bin/sh
-# summary.sh BUILDDIR...: adds up the results of `make check` in each build
-# directory (Check's "Checks: N, Failures: F, Errors: E" lines, pytest's
-# "N passed, F failed" line, one result per fuzz replay) and prints them,
-# ending with one line "N passed, N failed".
+# summary.sh BUILDDIR|RESULTFILE...: adds up the results of `make check` in
+# each build directory (Check's "Checks: N, Failures: F, Errors: E" lines,
+# pytest's "N passed, F failed" line, one result per fuzz replay) and of
+# each result file (one "PASS: what" or "FAIL: what" line per check, as
+# tests/fuzz/ci.sh, tests/deploy/ci.sh and tests/docs/*.sh print them; a
+# missing file counts as one failure), and prints them, ending with one line
+# "N passed, N failed".
 passed=0
 failed=0
 for dir in "$@"; do
+	if [ ! -d "$dir" ]; then
+		if [ ! -f "$dir" ]; then
+			echo "$dir: no results (the step did not run)"
+			failed=$((failed + 1))
+			continue
+		fi
+		p=$(grep -c '^PASS: ' "$dir")
+		f=$(grep -c '^FAIL: ' "$dir")
+		grep '^FAIL: ' "$dir"
+		echo "$dir: $p passed, $f failed"
+		if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+			failed=$((failed + 1))
+		fi
+		passed=$((passed + p))
+		failed=$((failed + f))
+		continue
+	fi
 	for log in "$dir"/tests/check_*.log; do
 		[ -f "$log" ] || continue
 		line=$(grep -E '^[0-9]+%: Checks: ' "$log" | tail -n 1)
