@@ -254,12 +254,12 @@ PROBE_N=$((PROBE_QPS * PROBE_SECS * 3 / 2 + 100))
 MISS_N=$((DURATION * 250000))
 gen "$SEED" "$NLOOP" .com >"$RUN/q/blocked.txt"
 gen $((SEED + 1)) "$NLOOP" .com | mix >"$RUN/q/mixed.txt"
-gen $((SEED + 2)) "$PROBE_N" .com >"$RUN/q/blocked-probe.txt"
-gen $((SEED + 3)) "$PROBE_N" .com | mix >"$RUN/q/mixed-probe.txt"
-gen $((SEED + 4)) "$PROBE_N" .probe.bench.test >"$RUN/q/miss-probe.txt"
 gen $((SEED + 5)) 50000 .com | mix >"$RUN/q/warmup.txt"
-for rep in $(seq "$REPS"); do # a fresh set of miss names for every run
+for rep in $(seq "$REPS"); do # fresh miss and probe names for every run
 	gen $((SEED + 100 + rep)) "$MISS_N" ".r$rep.bench.test" >"$RUN/q/miss-r$rep.txt"
+	gen $((SEED + 200 + rep)) "$PROBE_N" .com >"$RUN/q/blocked-probe-r$rep.txt"
+	gen $((SEED + 300 + rep)) "$PROBE_N" .com | mix >"$RUN/q/mixed-probe-r$rep.txt"
+	gen $((SEED + 400 + rep)) "$PROBE_N" ".p$rep.probe.bench.test" >"$RUN/q/miss-probe-r$rep.txt"
 done
 
 # ------------------------------------------------------------ echo floor
@@ -461,12 +461,11 @@ saturate() { # UNIT SCENARIO REP
 	log "  $u/$s run $rep: ${R[$u|$s|$rep|qps]:-?} q/s, ${R[$u|$s|$rep|us]} µs/q, lost ${R[$u|$s|$rep|lost]:-?} (UDP drops ${R[$u|$s|$rep|drops]}), cores ${R[$u|$s|$rep|srv]}% (not server ${R[$u|$s|$rep|oth]}%)/${R[$u|$s|$rep|cli]}% [${R[$u|$s|$rep|rcodes]:-}]"
 }
 
-probe() { # UNIT SCENARIO: fixed-rate load with per-query latencies (dnsperf -v)
-	local u=$1 s=$2 f extra out=$RUN/log/$1.$2.probe n
+probe() { # UNIT SCENARIO REP: fixed-rate load with per-query latencies (dnsperf -v)
+	local u=$1 s=$2 rep=$3 f extra out=$RUN/log/$1.$2.probe.r$3 n
 	read -r f extra <<<"$(qfile "$u" "$s" 0)"
 	case $s in
-	blocked | mixed) f=$RUN/q/$s-probe.txt n=1 ;;
-	miss) f=$RUN/q/miss-probe.txt n=1 ;;
+	blocked | mixed | miss) f=$RUN/q/$s-probe-r$rep.txt n=1 ;;
 	*) n=$(((PROBE_QPS * PROBE_SECS * 2 + $(wc -l <"$f") - 1) / $(wc -l <"$f"))) ;;
 	esac
 	# shellcheck disable=SC2206 # as in saturate
@@ -478,13 +477,13 @@ probe() { # UNIT SCENARIO: fixed-rate load with per-query latencies (dnsperf -v)
 		if (NR == 0) { print "0 nan nan"; exit }
 		i = int(0.5 * NR + 0.999999); j = int(0.99 * NR + 0.999999)
 		printf "%d %.3f %.3f\n", NR, v[i] * 1000, v[j] * 1000 }')
-	read -r "R[$u|$s|probe|n]" "R[$u|$s|probe|p50]" "R[$u|$s|probe|p99]" <<<"$r"
-	R[$u|$s|probe|lost]=$(awk '/Queries lost:/ { print $3 }' "$out")
+	read -r "R[$u|$s|probe$rep|n]" "R[$u|$s|probe$rep|p50]" "R[$u|$s|probe$rep|p99]" <<<"$r"
+	R[$u|$s|probe$rep|lost]=$(awk '/Queries lost:/ { print $3 }' "$out")
 	if [ -z "${CMD_SEEN[probe]:-}" ]; then
 		CMD_SEEN[probe]=1
 		CMDS+=("latency probe ($s): taskset -c $CLIENT_CPU dnsperf ${args[*]//$RUN\/q\//}")
 	fi
-	log "  $u/$s probe at $PROBE_QPS q/s: p50 ${R[$u|$s|probe|p50]} ms, p99 ${R[$u|$s|probe|p99]} ms, lost ${R[$u|$s|probe|lost]:-?}"
+	log "  $u/$s probe at $PROBE_QPS q/s: p50 ${R[$u|$s|probe$rep|p50]} ms, p99 ${R[$u|$s|probe$rep|p99]} ms, lost ${R[$u|$s|probe$rep|lost]:-?}"
 }
 
 prefill() { # UNIT REP: the unit's cache gets U_FILL distinct answers
@@ -514,7 +513,7 @@ for rep in $(seq "$REPS"); do
 		[ "${U_FILL[$u]}" -gt 0 ] && prefill "$u" "$rep"
 		for s in ${U_SCEN[$u]//,/ }; do
 			saturate "$u" "$s" "$rep"
-			[ "$rep" = "$REPS" ] && [[ " ${MAIN[*]} " == *" $u "* ]] && probe "$u" "$s"
+			[[ " ${MAIN[*]} " == *" $u "* ]] && probe "$u" "$s" "$rep"
 			kill -0 "$PID" 2>/dev/null || { DEAD[$u]="died during $s (run $rep)"; log "$u died during $s"; break; }
 		done
 		stop_pid "$PID"
@@ -536,6 +535,22 @@ for u in "${UNITS[@]}"; do
 			{ [ -z "$bq" ] || calc "exit !($q > $bq)"; } && bq=$q
 			[ "$us" != nan ] && { [ -z "$bu" ] || calc "exit !($us < $bu)"; } && bu=$us
 		done
+		# latency: the probe of each run; the run with the median p99 is reported
+		lp=''
+		for rep in $(seq "$REPS"); do
+			[ -n "${R[$u|$s|probe$rep|p99]:-}" ] && [ "${R[$u|$s|probe$rep|p99]}" != nan ] &&
+				lp+="${R[$u|$s|probe$rep|p99]} $rep"$'\n'
+		done
+		if [ -n "$lp" ]; then
+			mr=$(printf '%s' "$lp" | sort -g | awk '{ r[NR] = $2 } END { print r[int((NR + 1) / 2)] }')
+			for k in n p50 p99; do R[$u|$s|probe|$k]=${R[$u|$s|probe$mr|$k]}; done
+			R[$u|$s|probe|lost]=0
+			R[$u|$s|probe|all]=''
+			for rep in $(seq "$REPS"); do
+				R[$u|$s|probe|lost]=$((R[$u|$s|probe|lost] + ${R[$u|$s|probe$rep|lost]:-0}))
+				R[$u|$s|probe|all]+="${R[$u|$s|probe|all]:+, }${R[$u|$s|probe$rep|p99]:-?}"
+			done
+		fi
 		[ -n "$bq" ] || continue
 		R[$u|$s|qps]=$bq R[$u|$s|us]=${bu:-nan} R[$u|$s|allq]=$lq R[$u|$s|allu]=$lu R[$u|$s|lost]=$ls R[$u|$s|drops]=$ld R[$u|$s|rcodes]=$lr
 	done
@@ -597,7 +612,7 @@ report() {
 	echo
 	echo "## Latency at a fixed $PROBE_QPS queries per second (ms)"
 	echo
-	echo "p50 / p99 of the per-query latencies dnsperf -v prints, one $PROBE_SECS s probe (dnsperf -Q $PROBE_QPS) after the last saturation run; fresh names for blocked, mixed and miss. In brackets: p99 as a multiple of Unbound's / the echo floor's."
+	echo "p50 / p99 of the per-query latencies dnsperf -v prints in a $PROBE_SECS s probe (dnsperf -Q $PROBE_QPS) after each saturation run (fresh names for blocked, mixed and miss in each); of the $REPS probes, the one with the median p99 is shown (all p99s: table \"Latency probes\" below). In brackets: p99 as a multiple of Unbound's / the echo floor's."
 	echo
 	echo "$hdr"
 	echo "$sep"
@@ -611,6 +626,16 @@ report() {
 				row+=" |"
 			else row+=" – |"; fi
 		done
+		echo "$row"
+	done
+	echo
+	echo "### Latency probes: p99 of each run (ms)"
+	echo
+	echo "$hdr"
+	echo "$sep"
+	for s in ${SCENARIOS//,/ }; do
+		row="| $s |"
+		for u in "${MAIN[@]}"; do row+=" ${R[$u|$s|probe|all]:-–} |"; done
 		echo "$row"
 	done
 	echo
