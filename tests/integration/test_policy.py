@@ -1,6 +1,7 @@
 """Policies: ai-only, none, unrestricted, allowlists, metadata block."""
 import os
 import tempfile
+import time
 
 import dns.flags
 import dns.rcode
@@ -160,6 +161,11 @@ def test_blocked_queries_logged_as_json(resolver_factory):
     import json
     r = resolver_factory(env=AI_ONLY)
     r.query("logged.example")
+    # The audit line is written after the answer went out (one write per
+    # loop iteration): wait for it.
+    deadline = time.time() + 5
+    while '"logged.example"' not in r.stderr() and time.time() < deadline:
+        time.sleep(0.02)
     lines = [l for l in r.stderr().splitlines() if l.startswith("{")]
     events = [json.loads(l) for l in lines]
     assert any(e["name"] == "logged.example" and e["action"] == "blocked" for e in events)
