@@ -347,12 +347,8 @@ static void render_metrics(struct agent *a, struct strbuf *b)
 	const struct setsync_stats *ss = setsync_stats(a->sync);
 	const struct client_stats *cs = client_get_stats(a->client);
 	uint64_t now = uv_hrtime(), since;
-	char label[128];
 
-	metrics_header(b, "loki_fwsync_build_info", "gauge",
-		       "Always 1; the version label names the running build.");
-	metrics_label("version", PACKAGE_VERSION, label, sizeof(label));
-	metrics_sample(b, "loki_fwsync_build_info", label, 1);
+	metrics_build_info(b, "loki_fwsync", PACKAGE_VERSION);
 	metrics_header(b, "loki_fwsync_elements_total", "counter",
 		       "Set elements handed to nftables, by operation: add (a new address or "
 		       "a refreshed expiry) or del.");

@@ -238,10 +238,7 @@ static void render_metrics(struct app *app, struct strbuf *b)
 	size_t i;
 
 #define LOAD(field) atomic_load_explicit(&st->field, memory_order_relaxed)
-	metrics_header(b, "loki_resolver_build_info", "gauge",
-		       "Always 1; the version label names the running build.");
-	metrics_label("version", PACKAGE_VERSION, label, sizeof(label));
-	metrics_sample(b, "loki_resolver_build_info", label, 1);
+	metrics_build_info(b, "loki_resolver", PACKAGE_VERSION);
 	metrics_header(b, "loki_resolver_queries_total", "counter",
 		       "Queries answered, by result: allowed (forwarded or from the cache), "
 		       "blocked by policy, refused, servfail, stale (served from an expired "

@@ -142,3 +142,13 @@ int metrics_respond(const char *path, void (*render)(void *arg, struct strbuf *b
 	*ctype = METRICS_CONTENT_TYPE;
 	return 200;
 }
+
+void metrics_build_info(struct strbuf *b, const char *prefix, const char *version)
+{
+	char name[64], label[128];
+
+	snprintf(name, sizeof(name), "%s_build_info", prefix);
+	metrics_header(b, name, "gauge", "Always 1; the version label names the running build.");
+	metrics_label("version", version, label, sizeof(label));
+	metrics_sample(b, name, label, 1);
+}

@@ -40,6 +40,8 @@ void metrics_sample_double(struct strbuf *b, const char *name, const char *label
 /* A counter or gauge with its header and one unlabelled sample. */
 void metrics_counter(struct strbuf *b, const char *name, const char *help, uint64_t v);
 void metrics_gauge(struct strbuf *b, const char *name, const char *help, uint64_t v);
+/* "<prefix>_build_info{version="PACKAGE_VERSION"} 1" with its header. */
+void metrics_build_info(struct strbuf *b, const char *prefix, const char *version);
 /* A whole histogram: header, cumulative _bucket lines, _sum (seconds) and
  * _count (the +Inf bucket, so the two always agree). */
 void metrics_histogram(struct strbuf *b, const char *name, const char *help,
