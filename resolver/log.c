@@ -63,3 +63,20 @@ uint64_t log_limit_hit(struct log_limit *r, uint64_t now_ms)
 		return 0;
 	return atomic_exchange(&r->count, 0);
 }
+
+uint64_t log_warn_limited(struct log_limit *r, uint64_t now_ms, const char *tag, const char *fmt,
+			  ...)
+{
+	char text[768];
+	uint64_t n = log_limit_hit(r, now_ms);
+	va_list ap;
+
+	if (n == 0 || !log_enabled(LOG_WARNING))
+		return n;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_msg(LOG_WARNING, tag, "%s (%llu time(s); logged at most every %d s)", text,
+		(unsigned long long)n, LOG_LIMIT_INTERVAL_MS / 1000);
+	return n;
+}

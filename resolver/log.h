@@ -56,5 +56,10 @@ struct log_limit {
 /* Counts one event; returns the number to report if a line is due now (the
  * events since the last line, this one included), else 0. now_ms > 0. */
 uint64_t log_limit_hit(struct log_limit *r, uint64_t now_ms);
+/* Counts one event of r and, when a line is due, logs fmt at warning level
+ * followed by " (N time(s); logged at most every S s)". Returns what
+ * log_limit_hit returned. */
+uint64_t log_warn_limited(struct log_limit *r, uint64_t now_ms, const char *tag, const char *fmt,
+			  ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -288,19 +288,14 @@ static void query_try(struct query *qr)
 			return;
 		}
 		atomic_fetch_add_explicit(&st->upstream_errors, 1, memory_order_relaxed);
-		if (log_enabled(LOG_WARNING)) {
-			uint64_t n = log_limit_hit(&qr->w->shared->log_upstream_send,
-						   uv_now(&qr->w->loop) + 1);
+		{
 			char addr[64];
 
 			netaddr_format((const struct sockaddr *)&cfg->upstream[qr->upstream_idx].ss,
 				       addr, sizeof(addr));
-			if (n > 0)
-				log_warn("upstream",
-					 "%s: cannot send: %s (%llu time(s); logged at most every "
-					 "%d s)",
-					 addr, uv_strerror(rc), (unsigned long long)n,
-					 LOG_LIMIT_INTERVAL_MS / 1000);
+			log_warn_limited(&qr->w->shared->log_upstream_send,
+					 uv_now(&qr->w->loop) + 1, "upstream",
+					 "%s: cannot send: %s", addr, uv_strerror(rc));
 		}
 		qr->upstream_idx++;
 		qr->over_tcp = false;
@@ -462,18 +457,13 @@ int query_start(struct worker *w, const struct dns_query *q, const struct sockad
 	 * a socket: past the cap, fail at once rather than run out of file
 	 * descriptors for everyone (a black-hole upstream under a flood). */
 	if (w->n_queries >= sh->max_queries) {
-		uint64_t n;
-
 		if (prefetch)
 			return 0;
 		atomic_fetch_add_explicit(&sh->stats.queries_full, 1, memory_order_relaxed);
-		n = log_limit_hit(&sh->log_queries_full, uv_now(&w->loop) + 1);
-		if (n > 0)
-			log_warn("query",
-				 "%zu queries in flight on worker %u (the cap): %llu new one(s) "
-				 "answered SERVFAIL (logged at most every %d s)",
-				 w->n_queries, w->index, (unsigned long long)n,
-				 LOG_LIMIT_INTERVAL_MS / 1000);
+		log_warn_limited(&sh->log_queries_full, uv_now(&w->loop) + 1, "query",
+				 "%zu queries in flight on worker %u (the cap): new query answered "
+				 "SERVFAIL",
+				 w->n_queries, w->index);
 		return -EAGAIN;
 	}
 	qr = calloc(1, sizeof(*qr));

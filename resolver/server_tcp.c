@@ -250,14 +250,9 @@ static void listener_accept(uv_stream_t *ls, int status)
 	prev = atomic_fetch_add(&w->shared->tcp_clients, 1);
 	c->counted = true;
 	if (prev >= cfg->max_tcp_clients) {
-		uint64_t n = log_limit_hit(&w->shared->log_tcp_refused, uv_now(&w->loop) + 1);
-
-		if (n > 0)
-			log_warn("tcp",
-				 "max_tcp_clients (%u) reached: %llu new connection(s) closed"
-				 " (logged at most every %d s)",
-				 cfg->max_tcp_clients, (unsigned long long)n,
-				 LOG_LIMIT_INTERVAL_MS / 1000);
+		log_warn_limited(&w->shared->log_tcp_refused, uv_now(&w->loop) + 1, "tcp",
+				 "max_tcp_clients (%u) reached: new connection closed",
+				 cfg->max_tcp_clients);
 		conn_close(c);
 		return;
 	}
@@ -337,15 +332,10 @@ int tcp_conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	if (len > DNS_TCP_MAX)
 		return -EMSGSIZE;
 	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->handle) > TCP_MAX_WRITE_QUEUE) {
-		uint64_t n =
-			log_limit_hit(&c->w->shared->log_tcp_overflow, uv_now(&c->w->loop) + 1);
-
-		if (n > 0)
-			log_warn("tcp",
-				 "%llu client(s) closed for not reading their answers"
-				 " (over %d bytes queued; logged at most every %d s)",
-				 (unsigned long long)n, TCP_MAX_WRITE_QUEUE,
-				 LOG_LIMIT_INTERVAL_MS / 1000);
+		log_warn_limited(&c->w->shared->log_tcp_overflow, uv_now(&c->w->loop) + 1, "tcp",
+				 "client closed for not reading their answers: over %d bytes "
+				 "queued",
+				 TCP_MAX_WRITE_QUEUE);
 		conn_close(c);
 		return -ENOBUFS;
 	}

@@ -78,15 +78,11 @@ static int udp_send_later(struct server_udp *s, const struct sockaddr *client, c
 	int rc;
 
 	if (s->n_pending >= UDP_MAX_PENDING) {
-		uint64_t n = log_limit_hit(&sh->log_udp_dropped, uv_now(&s->w->loop) + 1);
-
 		atomic_fetch_add_explicit(&sh->stats.udp_dropped, 1, memory_order_relaxed);
-		if (n > 0)
-			log_warn("udp",
-				 "%llu answer(s) dropped: the socket buffer is full and %d answers "
-				 "wait already (logged at most every %d s)",
-				 (unsigned long long)n, UDP_MAX_PENDING,
-				 LOG_LIMIT_INTERVAL_MS / 1000);
+		log_warn_limited(&sh->log_udp_dropped, uv_now(&s->w->loop) + 1, "udp",
+				 "answer dropped: the socket buffer is full and %d answers wait "
+				 "already",
+				 UDP_MAX_PENDING);
 		return -ENOBUFS;
 	}
 	snd = malloc(sizeof(*snd) + len);

@@ -307,17 +307,13 @@ uint64_t stream_publish(struct stream *s, const uint8_t *name_lc, size_t name_le
 	pthread_mutex_unlock(&s->lock);
 	for (i = used; i < n; i++)
 		free(evs[i]);
-	if (dropped > 0) {
-		uint64_t k = log_limit_hit(&s->log_dropped, now_ms + 1);
-
-		/* The client still gets its answer; the firewall will not
-		 * admit these addresses (loki_resolver_stream_dropped_total). */
-		if (k > 0)
-			log_warn("stream",
-				 "%llu address(es) not published (%s; at most %d tracked)",
-				 (unsigned long long)k, "address book full or out of memory",
-				 STREAM_MAX_ADDRS);
-	}
+	/* The client still gets its answer; the firewall will not admit these
+	 * addresses (loki_resolver_stream_dropped_total). */
+	if (dropped > 0)
+		log_warn_limited(&s->log_dropped, now_ms + 1, "stream",
+				 "%zu address(es) of an answer not published: address book full "
+				 "or out of memory (at most %d tracked)",
+				 dropped, STREAM_MAX_ADDRS);
 	return need_ack ? last : 0;
 }
 
@@ -583,14 +579,11 @@ static void reject_closed(uv_handle_t *h)
 static void reject_connection(struct stream *s, const char *why)
 {
 	uv_pipe_t *p = malloc(sizeof(*p));
-	uint64_t k;
 
 	s->stats.rejected++;
-	k = log_limit_hit(&s->log_rejected, uv_now(s->loop) + 1);
-	if (k > 0)
-		log_warn("stream",
-			 "%llu subscriber connection(s) refused: %s (%zu connected, at most %d)",
-			 (unsigned long long)k, why, s->n_subs, STREAM_MAX_SUBS);
+	log_warn_limited(&s->log_rejected, uv_now(s->loop) + 1, "stream",
+			 "subscriber connection refused: %s (%zu connected, at most %d)", why,
+			 s->n_subs, STREAM_MAX_SUBS);
 	if (p == NULL || uv_pipe_init(s->loop, p, 0) != 0) {
 		free(p);
 		return;
