@@ -4,8 +4,9 @@
 # Starts an NSD upstream, then one server at a time (the echo floor,
 # loki-resolver, Unbound, dnsmasq, Knot Resolver; then loki-resolver again
 # with 2 threads, with large allowlists and with filled caches), checks that
-# each one filters, drives it with dnsperf through the scenarios, and prints a
-# markdown report (and, with --csv, one row per run). Everything happens in a
+# each one filters and drives it with dnsperf through the scenarios at
+# saturation; then runs the main servers side by side for interleaved
+# fixed-rate latency probes, and prints a markdown report (and, with --csv, one row per run). Everything happens in a
 # private network namespace that has nothing but lo, every load is bounded in
 # time and in count, and only the processes this script started are stopped,
 # by PID. See README.md beside this file for what each figure means.
@@ -21,7 +22,8 @@ usage: tests/bench/run.sh [options]
   --build DIR        build tree holding resolver/loki-resolver (default: the
                      source tree root); tests/bench/echo is used from there
                      when built, else echo.c is compiled into the scratch dir
-  --quick            short runs: --reps 1 --duration 2 --probe-secs 1
+  --quick            short runs: --reps 1 --duration 2 --probe-rounds 2
+                     --probe-secs 1
   --peers LIST       comma separated, from echo,loki,unbound,dnsmasq,kresd
                      (default: all of them)
   --scenarios LIST   comma separated, from blocked,allowed-hot,miss,mixed,tcp-hot
@@ -34,7 +36,9 @@ usage: tests/bench/run.sh [options]
   --outstanding N    dnsperf -q (default 200)
   --clients N        dnsperf -c (default 8)
   --probe-qps N      rate of the fixed-load latency probe (default 5000)
-  --probe-secs S     length of the latency probe (default 3)
+  --probe-secs S     length of one latency probe (default 3)
+  --probe-rounds N   latency rounds; each probes every server once per
+                     scenario, in a rotating order (default 6)
   --seed N           seed of the random query names (default 42)
   --out FILE         also write the markdown report to FILE
   --csv FILE         write one CSV row per run to FILE
@@ -57,6 +61,7 @@ CLIENTS=8
 QTIMEOUT=1
 PROBE_QPS=5000
 PROBE_SECS=3
+PROBE_ROUNDS=6
 SEED=42
 OUT_FILE=
 CSV_FILE=
@@ -80,10 +85,11 @@ while [ $# -gt 0 ]; do
 	--clients) CLIENTS=$2; shift 2 ;;
 	--probe-qps) PROBE_QPS=$2; shift 2 ;;
 	--probe-secs) PROBE_SECS=$2; shift 2 ;;
+	--probe-rounds) PROBE_ROUNDS=$2; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
 	--out) OUT_FILE=$2; shift 2 ;;
 	--csv) CSV_FILE=$2; shift 2 ;;
-	--quick) REPS=1; DURATION=2; PROBE_SECS=1; shift ;;
+	--quick) REPS=1; DURATION=2; PROBE_ROUNDS=2; PROBE_SECS=1; shift ;;
 	--no-threads) DO_THREADS=0; shift ;;
 	--no-growth) DO_GROWTH=0; shift ;;
 	--keep) KEEP=1; shift ;;
@@ -92,11 +98,12 @@ while [ $# -gt 0 ]; do
 	*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
-for v in REPS DURATION OUTSTANDING CLIENTS PROBE_QPS PROBE_SECS SEED; do
+for v in REPS DURATION OUTSTANDING CLIENTS PROBE_QPS PROBE_SECS PROBE_ROUNDS SEED; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || { echo "run.sh: $v must be a number" >&2; exit 2; }
 done
-if [ "$REPS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$PROBE_QPS" -lt 1 ] || [ "$PROBE_SECS" -lt 1 ]; then
-	echo "run.sh: --reps, --duration, --probe-qps and --probe-secs must be >= 1" >&2
+if [ "$REPS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$PROBE_QPS" -lt 1 ] || [ "$PROBE_SECS" -lt 1 ] ||
+	[ "$PROBE_ROUNDS" -lt 1 ]; then
+	echo "run.sh: --reps, --duration, --probe-qps, --probe-secs and --probe-rounds must be >= 1" >&2
 	exit 2
 fi
 # relative paths are taken from where run.sh was started
@@ -255,11 +262,13 @@ MISS_N=$((DURATION * 250000))
 gen "$SEED" "$NLOOP" .com >"$RUN/q/blocked.txt"
 gen $((SEED + 1)) "$NLOOP" .com | mix >"$RUN/q/mixed.txt"
 gen $((SEED + 5)) 50000 .com | mix >"$RUN/q/warmup.txt"
-for rep in $(seq "$REPS"); do # fresh miss and probe names for every run
+for rep in $(seq "$REPS"); do # fresh miss names for every run
 	gen $((SEED + 100 + rep)) "$MISS_N" ".r$rep.bench.test" >"$RUN/q/miss-r$rep.txt"
-	gen $((SEED + 200 + rep)) "$PROBE_N" .com >"$RUN/q/blocked-probe-r$rep.txt"
-	gen $((SEED + 300 + rep)) "$PROBE_N" .com | mix >"$RUN/q/mixed-probe-r$rep.txt"
-	gen $((SEED + 400 + rep)) "$PROBE_N" ".p$rep.probe.bench.test" >"$RUN/q/miss-probe-r$rep.txt"
+done
+for r in $(seq "$PROBE_ROUNDS"); do # and fresh probe names for every latency round
+	gen $((SEED + 1000 + r)) "$PROBE_N" .com >"$RUN/q/blocked-probe-r$r.txt"
+	gen $((SEED + 2000 + r)) "$PROBE_N" .com | mix >"$RUN/q/mixed-probe-r$r.txt"
+	gen $((SEED + 3000 + r)) "$PROBE_N" ".p$r.probe.bench.test" >"$RUN/q/miss-probe-r$r.txt"
 done
 
 # ------------------------------------------------------------ echo floor
@@ -269,6 +278,19 @@ if [ ! -x "$ECHO_BIN" ] || [ "$ECHO_BIN" -ot "$HERE/echo.c" ]; then
 	mkdir -p "$RUN/bin"
 	${CC:-cc} -O2 -Wall -o "$ECHO_BIN" "$HERE/echo.c" || die "cannot compile echo.c"
 fi
+
+STALLS_BIN=$BUILD/tests/bench/stalls
+if [ ! -x "$STALLS_BIN" ] || [ "$STALLS_BIN" -ot "$HERE/stalls.c" ]; then
+	STALLS_BIN=$RUN/bin/stalls
+	mkdir -p "$RUN/bin"
+	${CC:-cc} -O2 -Wall -o "$STALLS_BIN" "$HERE/stalls.c" || die "cannot compile stalls.c"
+fi
+stalls() { # KEY: 5 s of tests/bench/stalls on the server CPU -> R[stalls|KEY]
+	R[stalls|$1]=$(taskset -c "$SERVER_CPU" "$STALLS_BIN" 5 | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "%s gaps over 50 µs, %s over 200 µs, %s over 1 ms, the longest %s ms, %s ms lost in all, in %s s\n",
+			v["gaps_50us"], v["gaps_200us"], v["gaps_1ms"], v["max_ms"], v["lost_ms"], v["seconds"] }') || R[stalls|$1]='(failed)'
+	log "stalls of CPU $SERVER_CPU ($1): ${R[stalls|$1]}"
+}
 
 # --------------------------------------------------------------- upstream
 render() { # TEMPLATE OUTPUT PORT DIR
@@ -461,29 +483,65 @@ saturate() { # UNIT SCENARIO REP
 	log "  $u/$s run $rep: ${R[$u|$s|$rep|qps]:-?} q/s, ${R[$u|$s|$rep|us]} µs/q, lost ${R[$u|$s|$rep|lost]:-?} (UDP drops ${R[$u|$s|$rep|drops]}), cores ${R[$u|$s|$rep|srv]}% (not server ${R[$u|$s|$rep|oth]}%)/${R[$u|$s|$rep|cli]}% [${R[$u|$s|$rep|rcodes]:-}]"
 }
 
-probe() { # UNIT SCENARIO REP: fixed-rate load with per-query latencies (dnsperf -v)
-	local u=$1 s=$2 rep=$3 f extra out=$RUN/log/$1.$2.probe.r$3 n
+pct() { # [FILE] (sorted seconds, one per line) -> "N P50-MS P99-MS"
+	awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "0 nan nan"; exit }
+		i = int(0.5 * NR + 0.999999); j = int(0.99 * NR + 0.999999)
+		printf "%d %.3f %.3f\n", NR, v[i] * 1000, v[j] * 1000 }' "$@"
+}
+
+# A latency probe: fixed-rate load with per-query latencies (dnsperf -v).
+# probe_start launches it in the background, probe_end waits for it and
+# files its latencies under TAG (sorted seconds in $RUN/lat/UNIT.SCENARIO.TAG).
+declare -A PROBE_PID
+probe_start() { # UNIT SCENARIO ROUND TAG
+	local u=$1 s=$2 r=$3 tag=$4 f extra out=$RUN/log/$1.$2.probe.$4 n
 	read -r f extra <<<"$(qfile "$u" "$s" 0)"
 	case $s in
-	blocked | mixed | miss) f=$RUN/q/$s-probe-r$rep.txt n=1 ;;
+	blocked | mixed | miss) f=$RUN/q/$s-probe-r$r.txt n=1 ;;
 	*) n=$(((PROBE_QPS * PROBE_SECS * 2 + $(wc -l <"$f") - 1) / $(wc -l <"$f"))) ;;
 	esac
 	# shellcheck disable=SC2206 # as in saturate
 	local args=(-s "$ADDR" -p "${U_PORT[$u]}" -d "$f" -l "$PROBE_SECS" -n "$n" -Q "$PROBE_QPS" -q "$OUTSTANDING" -c "$CLIENTS" -t "$QTIMEOUT" -v $extra)
-	timeout $((PROBE_SECS + 30)) taskset -c "$CLIENT_CPU" dnsperf "${args[@]}" >"$out" 2>&1 ||
-		log "  dnsperf (probe) exit status $? ($u/$s)"
-	local r
-	r=$(awk '/^> [A-Z]+ / && $NF ~ /^[0-9.]+$/ { print $NF }' "$out" | sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "0 nan nan"; exit }
-		i = int(0.5 * NR + 0.999999); j = int(0.99 * NR + 0.999999)
-		printf "%d %.3f %.3f\n", NR, v[i] * 1000, v[j] * 1000 }')
-	read -r "R[$u|$s|probe$rep|n]" "R[$u|$s|probe$rep|p50]" "R[$u|$s|probe$rep|p99]" <<<"$r"
-	R[$u|$s|probe$rep|lost]=$(awk '/Queries lost:/ { print $3 }' "$out")
+	timeout $((PROBE_SECS + 30)) taskset -c "$CLIENT_CPU" dnsperf "${args[@]}" >"$out" 2>&1 &
+	PROBE_PID[$u|$tag]=$!
 	if [ -z "${CMD_SEEN[probe]:-}" ]; then
 		CMD_SEEN[probe]=1
 		CMDS+=("latency probe ($s): taskset -c $CLIENT_CPU dnsperf ${args[*]//$RUN\/q\//}")
 	fi
-	log "  $u/$s probe at $PROBE_QPS q/s: p50 ${R[$u|$s|probe$rep|p50]} ms, p99 ${R[$u|$s|probe$rep|p99]} ms, lost ${R[$u|$s|probe$rep|lost]:-?}"
+}
+probe_end() { # UNIT SCENARIO TAG
+	local u=$1 s=$2 tag=$3 out=$RUN/log/$1.$2.probe.$3 k="$1|$2|probe-$3"
+	wait "${PROBE_PID[$u|$tag]}" || log "  dnsperf (probe) exit status $? ($u/$s)"
+	# The answers of the first and last tenth are left out: the two
+	# dnsperf processes of a shared probe share a core, and one starting
+	# (reading its query file) or finishing (writing its report) holds the
+	# other up for a few ms, which showed as a stall at the start or end of
+	# every probe of whichever was started first or second.
+	awk '/^> [A-Z]+ / && $NF ~ /^[0-9.]+$/ { v[++n] = $NF }
+		END { for (i = int(n / 10) + 1; i <= n - int(n / 10); i++) print v[i] }' "$out" | sort -g >"$RUN/lat/$u.$s.$tag"
+	read -r "R[$k|n]" "R[$k|p50]" "R[$k|p99]" <<<"$(pct "$RUN/lat/$u.$s.$tag")"
+	R[$k|lost]=$(awk '/Queries lost:/ { print $3 }' "$out")
+	log "  $u/$s probe ($tag): p50 ${R[$k|p50]} ms, p99 ${R[$k|p99]} ms, lost ${R[$k|lost]:-?}"
+}
+pool() { # UNIT SCENARIO GLOB KEY: R[UNIT|SCENARIO|KEY|n,p50,p99,lost] over the files TAG-matching GLOB
+	local u=$1 s=$2 g=$3 key=$4 f t lost=0 files=()
+	for f in "$RUN/lat/$u.$s".$g; do
+		[ -e "$f" ] || continue
+		files+=("$f")
+		t=${f#"$RUN/lat/$u.$s."}
+		lost=$((lost + ${R[$u|$s|probe-$t|lost]:-0}))
+	done
+	[ ${#files[@]} -gt 0 ] || return 0
+	read -r "R[$u|$s|$key|n]" "R[$u|$s|$key|p50]" "R[$u|$s|$key|p99]" <<<"$(sort -g -m "${files[@]}" | pct)"
+	R[$u|$s|$key|lost]=$lost
+}
+
+warm_unit() { # UNIT REP: the hot names into the cache, then 1 s of mixed load at a bounded rate
+	local u=$1 i qn qt
+	for i in 1 2; do while read -r qn qt; do dq "${U_PORT[$u]}" "$qn" "$qt" >/dev/null; done <"$HOT"; done
+	timeout 20 taskset -c "$CLIENT_CPU" dnsperf -s "$ADDR" -p "${U_PORT[$u]}" -d "$RUN/q/warmup.txt" -n 1 -l 1 \
+		-Q 30000 -q "$OUTSTANDING" -c "$CLIENTS" -t 1 >"$RUN/log/$u.warmup.$2" 2>&1 || true
 }
 
 prefill() { # UNIT REP: the unit's cache gets U_FILL distinct answers
@@ -506,19 +564,74 @@ for rep in $(seq "$REPS"); do
 		start_unit "$u"
 		if [ "$PID" = 0 ]; then DEAD[$u]="did not start (run $rep)"; U_CHECK[$u]=${U_CHECK[$u]:-"did not start"}; continue; fi
 		[ "$rep" = 1 ] && check_unit "$u"
-		# warm-up: the hot names into the cache, then 1 s of mixed load at a bounded rate
-		for i in 1 2; do while read -r qn qt; do dq "${U_PORT[$u]}" "$qn" "$qt" >/dev/null; done <"$HOT"; done
-		timeout 20 taskset -c "$CLIENT_CPU" dnsperf -s "$ADDR" -p "${U_PORT[$u]}" -d "$RUN/q/warmup.txt" -n 1 -l 1 \
-			-Q 30000 -q "$OUTSTANDING" -c "$CLIENTS" -t 1 >"$RUN/log/$u.warmup.r$rep" 2>&1 || true
+		warm_unit "$u" "r$rep"
 		[ "${U_FILL[$u]}" -gt 0 ] && prefill "$u" "$rep"
 		for s in ${U_SCEN[$u]//,/ }; do
 			saturate "$u" "$s" "$rep"
-			[[ " ${MAIN[*]} " == *" $u "* ]] && probe "$u" "$s" "$rep"
 			kill -0 "$PID" 2>/dev/null || { DEAD[$u]="died during $s (run $rep)"; log "$u died during $s"; break; }
 		done
 		stop_pid "$PID"
 	done
 done
+
+# Latency: every main server runs at once (a fresh process each, all on the
+# server CPU), and loki-resolver is probed at the same moments as each peer
+# in turn: two dnsperf processes, one per server, start together. A shared
+# machine stalls a core now and then (here: dozens of gaps over 50 us and a
+# few over 1 ms in every 5 s, on an idle core); such a stall delays whatever
+# the core serves at that moment, so probing one server after another
+# measured mostly when each was probed (one server's p99 moved 10x from one
+# probe to the next), while servers probed together see the same stalls.
+# Each round covers every scenario and every peer, the peers' order rotating.
+# Without loki among the servers, each one is probed alone.
+stalls before
+declare -A LPID
+LAT_UNITS=()
+mkdir -p "$RUN/lat"
+for u in "${MAIN[@]}"; do
+	[ -n "${DEAD[$u]:-}" ] && continue
+	log "$u (latency) on $ADDR:${U_PORT[$u]}, cpu ${U_CPUS[$u]}"
+	start_unit "$u"
+	if [ "$PID" = 0 ]; then DEAD[$u]="did not start (latency)"; continue; fi
+	LPID[$u]=$PID
+	LAT_UNITS+=("$u")
+	warm_unit "$u" latency
+done
+PARTNERS=()
+for u in "${LAT_UNITS[@]}"; do [ "$u" = loki ] || PARTNERS+=("$u"); done
+[ -n "${LPID[loki]:-}" ] || PARTNERS=("${LAT_UNITS[@]}")
+NL=${#PARTNERS[@]}
+partner_runs() { # SCENARIO: true if a partner has it
+	local p
+	for p in "${PARTNERS[@]}"; do [[ ",${U_SCEN[$p]}," == *",$1,"* ]] && return 0; done
+	return 1
+}
+for r in $(seq "$PROBE_ROUNDS"); do
+	log "latency round $r/$PROBE_ROUNDS"
+	for s in ${SCENARIOS//,/ }; do
+		for k in $(seq 0 $((NL - 1))); do
+			u=${PARTNERS[$(((k + r - 1) % NL))]}
+			with_loki=0
+			[ -n "${LPID[loki]:-}" ] && [[ ",${U_SCEN[loki]}," == *",$s,"* ]] && kill -0 "${LPID[loki]}" 2>/dev/null && with_loki=1
+			[[ ",${U_SCEN[$u]}," == *",$s,"* ]] || u=''
+			[ -n "$u" ] && ! kill -0 "${LPID[$u]}" 2>/dev/null && { DEAD[$u]=${DEAD[$u]:-"died during the latency probes"}; u=''; }
+			if [ -n "$u" ]; then
+				# who starts first alternates from round to round
+				[ "$with_loki" = 1 ] && [ "$u" != loki ] && [ $((r % 2)) = 1 ] && probe_start loki "$s" "$r" "r$r-$u"
+				probe_start "$u" "$s" "$r" "r$r"
+				[ "$with_loki" = 1 ] && [ "$u" != loki ] && [ $((r % 2)) = 0 ] && probe_start loki "$s" "$r" "r$r-$u"
+				probe_end "$u" "$s" "r$r"
+				[ "$with_loki" = 1 ] && [ "$u" != loki ] && probe_end loki "$s" "r$r-$u"
+			elif [ "$with_loki" = 1 ] && [ "$k" = 0 ] && ! partner_runs "$s"; then
+				# a scenario only loki runs (tcp-hot without TCP peers): alone
+				probe_start loki "$s" "$r" "r$r"
+				probe_end loki "$s" "r$r"
+			fi
+		done
+	done
+done
+for u in "${LAT_UNITS[@]}"; do stop_pid "${LPID[$u]}"; done
+stalls after
 stop_pid "$NSD_PID"
 ELAPSED=$(($(date +%s) - T0))
 
@@ -535,21 +648,11 @@ for u in "${UNITS[@]}"; do
 			{ [ -z "$bq" ] || calc "exit !($q > $bq)"; } && bq=$q
 			[ "$us" != nan ] && { [ -z "$bu" ] || calc "exit !($us < $bu)"; } && bu=$us
 		done
-		# latency: the probe of each run; the run with the median p99 is reported
-		lp=''
-		for rep in $(seq "$REPS"); do
-			[ -n "${R[$u|$s|probe$rep|p99]:-}" ] && [ "${R[$u|$s|probe$rep|p99]}" != nan ] &&
-				lp+="${R[$u|$s|probe$rep|p99]} $rep"$'\n'
-		done
-		if [ -n "$lp" ]; then
-			mr=$(printf '%s' "$lp" | sort -g | awk '{ r[NR] = $2 } END { print r[int((NR + 1) / 2)] }')
-			for k in n p50 p99; do R[$u|$s|probe|$k]=${R[$u|$s|probe$mr|$k]}; done
-			R[$u|$s|probe|lost]=0
-			R[$u|$s|probe|all]=''
-			for rep in $(seq "$REPS"); do
-				R[$u|$s|probe|lost]=$((R[$u|$s|probe|lost] + ${R[$u|$s|probe$rep|lost]:-0}))
-				R[$u|$s|probe|all]+="${R[$u|$s|probe|all]:+, }${R[$u|$s|probe$rep|p99]:-?}"
-			done
+		# latency: the pool of every round's per-query latencies; for loki
+		# also the pool of the probes it shared with each peer
+		pool "$u" "$s" 'r*' probe
+		if [ "$u" = loki ]; then
+			for p in "${PARTNERS[@]}"; do pool loki "$s" "r*-$p" "with-$p"; done
 		fi
 		[ -n "$bq" ] || continue
 		R[$u|$s|qps]=$bq R[$u|$s|us]=${bu:-nan} R[$u|$s|allq]=$lq R[$u|$s|allu]=$lu R[$u|$s|lost]=$ls R[$u|$s|drops]=$ld R[$u|$s|rcodes]=$lr
@@ -612,16 +715,21 @@ report() {
 	echo
 	echo "## Latency at a fixed $PROBE_QPS queries per second (ms)"
 	echo
-	echo "p50 / p99 of the per-query latencies dnsperf -v prints in a $PROBE_SECS s probe (dnsperf -Q $PROBE_QPS) after each saturation run (fresh names for blocked, mixed and miss in each); of the $REPS probes, the one with the median p99 is shown (all p99s: table \"Latency probes\" below). In brackets: p99 as a multiple of Unbound's / the echo floor's."
+	echo "p50 / p99 of the per-query latencies dnsperf -v prints at $PROBE_QPS q/s (dnsperf -Q), pooled over $PROBE_ROUNDS rounds of $PROBE_SECS s probes, the first and last tenth of each probe's answers left out. All servers run at once for this part (each idle but while probed), and loki is probed at the same moments as each peer in turn (two dnsperf processes started together), so both see the same stalls of the shared machine; fresh names for blocked, mixed and miss in every round. In brackets: p99 as a multiple of Unbound's / the echo floor's; for loki, counting only its probes shared with Unbound / with the echo floor (table below)."
+	echo
+	echo "The machine's own stalls of CPU $SERVER_CPU, counted by tests/bench/stalls (a 5 s clock_gettime spin; gaps between readings) just before the latency probes: ${R[stalls|before]:-?}; just after: ${R[stalls|after]:-?}."
 	echo
 	echo "$hdr"
 	echo "$sep"
+	local p p50 p99 vu ve
 	for s in ${SCENARIOS//,/ }; do
 		row="| $s |"
 		for u in "${MAIN[@]}"; do
-			local p50=${R[$u|$s|probe|p50]:-} p99=${R[$u|$s|probe|p99]:-}
+			p50=${R[$u|$s|probe|p50]:-} p99=${R[$u|$s|probe|p99]:-}
 			if [ -n "$p50" ]; then
-				row+=" $p50 / $p99 ($(ratio "$p99" "${R[unbound|$s|probe|p99]:-}") / $(ratio "$p99" "${R[echo|$s|probe|p99]:-}"))"
+				vu=$p99 ve=$p99
+				[ "$u" = loki ] && vu=${R[loki|$s|with-unbound|p99]:-} ve=${R[loki|$s|with-echo|p99]:-}
+				row+=" $p50 / $p99 ($(ratio "$vu" "${R[unbound|$s|probe|p99]:-}") / $(ratio "$ve" "${R[echo|$s|probe|p99]:-}"))"
 				[ "${R[$u|$s|probe|lost]:-0}" != 0 ] && row+=" lost ${R[$u|$s|probe|lost]}"
 				row+=" |"
 			else row+=" – |"; fi
@@ -629,16 +737,32 @@ report() {
 		echo "$row"
 	done
 	echo
-	echo "### Latency probes: p99 of each run (ms)"
-	echo
-	echo "$hdr"
-	echo "$sep"
-	for s in ${SCENARIOS//,/ }; do
-		row="| $s |"
-		for u in "${MAIN[@]}"; do row+=" ${R[$u|$s|probe|all]:-–} |"; done
-		echo "$row"
-	done
-	echo
+	if [ -n "${LPID[loki]:-}" ] && [ ${#PARTNERS[@]} -gt 0 ]; then
+		echo "### loki and each peer probed at the same moments: p99 (ms)"
+		echo
+		echo "Each cell: the peer's p99 / loki's p99 over the same $PROBE_ROUNDS probes, the ratio loki / peer, and in how many of the rounds loki's p99 was at or below the peer's."
+		echo
+		local h2="| scenario |" s2="|---|"
+		for p in "${PARTNERS[@]}"; do h2+=" $p / loki |"; s2+="---:|"; done
+		echo "$h2"
+		echo "$s2"
+		for s in ${SCENARIOS//,/ }; do
+			row="| $s |"
+			for p in "${PARTNERS[@]}"; do
+				local a=${R[loki|$s|with-$p|p99]:-} b=${R[$p|$s|probe|p99]:-} r w=0 t=0 x y
+				if [ -z "$a" ] || [ -z "$b" ]; then row+=" – |"; continue; fi
+				for r in $(seq "$PROBE_ROUNDS"); do
+					x=${R[loki|$s|probe-r$r-$p|p99]:-nan} y=${R[$p|$s|probe-r$r|p99]:-nan}
+					{ [ "$x" = nan ] || [ "$y" = nan ]; } && continue
+					t=$((t + 1))
+					calc "exit !($x <= $y)" && w=$((w + 1))
+				done
+				row+=" $b / $a ($(ratio "$a" "$b"); $w of $t) |"
+			done
+			echo "$row"
+		done
+		echo
+	fi
 	if [ -n "${U_KIND[loki-t2]:-}" ]; then
 		echo "## loki-resolver threads: QPS (µs per query)"
 		echo
