@@ -5,9 +5,10 @@
 # loki-resolver, Unbound, dnsmasq, Knot Resolver; then loki-resolver again
 # with 2 threads, with large allowlists and with filled caches), checks that
 # each one filters and drives it with dnsperf through the scenarios at
-# saturation; then runs the main servers side by side for interleaved
-# fixed-rate latency probes, and prints a markdown report (and, with --csv, one row per run). Everything happens in a
-# private network namespace that has nothing but lo, every load is bounded in
+# saturation; then runs the main servers side by side and probes their
+# latency at a fixed rate, loki-resolver together with each peer in turn,
+# and prints a markdown report (and, with --csv, one row per run).
+# Everything happens in a private network namespace that has nothing but lo, every load is bounded in
 # time and in count, and only the processes this script started are stopped,
 # by PID. See README.md beside this file for what each figure means.
 set -euo pipefail
@@ -37,8 +38,8 @@ usage: tests/bench/run.sh [options]
   --clients N        dnsperf -c (default 8)
   --probe-qps N      rate of the fixed-load latency probe (default 5000)
   --probe-secs S     length of one latency probe (default 3)
-  --probe-rounds N   latency rounds; each probes every server once per
-                     scenario, in a rotating order (default 6)
+  --probe-rounds N   latency rounds; in each, loki is probed together with
+                     every peer once per scenario (default 6)
   --seed N           seed of the random query names (default 42)
   --out FILE         also write the markdown report to FILE
   --csv FILE         write one CSV row per run to FILE
@@ -272,19 +273,17 @@ for r in $(seq "$PROBE_ROUNDS"); do # and fresh probe names for every latency ro
 done
 
 # ------------------------------------------------------------ echo floor
-ECHO_BIN=$BUILD/tests/bench/echo
-if [ ! -x "$ECHO_BIN" ] || [ "$ECHO_BIN" -ot "$HERE/echo.c" ]; then
-	ECHO_BIN=$RUN/bin/echo
-	mkdir -p "$RUN/bin"
-	${CC:-cc} -O2 -Wall -o "$ECHO_BIN" "$HERE/echo.c" || die "cannot compile echo.c"
-fi
-
-STALLS_BIN=$BUILD/tests/bench/stalls
-if [ ! -x "$STALLS_BIN" ] || [ "$STALLS_BIN" -ot "$HERE/stalls.c" ]; then
-	STALLS_BIN=$RUN/bin/stalls
-	mkdir -p "$RUN/bin"
-	${CC:-cc} -O2 -Wall -o "$STALLS_BIN" "$HERE/stalls.c" || die "cannot compile stalls.c"
-fi
+bench_bin() { # NAME -> the path of tests/bench/NAME: the build's, else compiled from NAME.c
+	local b=$BUILD/tests/bench/$1
+	if [ ! -x "$b" ] || [ "$b" -ot "$HERE/$1.c" ]; then
+		b=$RUN/bin/$1
+		mkdir -p "$RUN/bin"
+		${CC:-cc} -O2 -Wall -o "$b" "$HERE/$1.c" || die "cannot compile $1.c"
+	fi
+	echo "$b"
+}
+ECHO_BIN=$(bench_bin echo)
+STALLS_BIN=$(bench_bin stalls)
 stalls() { # KEY: 5 s of tests/bench/stalls on the server CPU -> R[stalls|KEY]
 	R[stalls|$1]=$(taskset -c "$SERVER_CPU" "$STALLS_BIN" 5 | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "%s gaps over 50 µs, %s over 200 µs, %s over 1 ms, the longest %s ms, %s ms lost in all, in %s s\n",
@@ -537,7 +536,7 @@ pool() { # UNIT SCENARIO GLOB KEY: R[UNIT|SCENARIO|KEY|n,p50,p99,lost] over the 
 	R[$u|$s|$key|lost]=$lost
 }
 
-warm_unit() { # UNIT REP: the hot names into the cache, then 1 s of mixed load at a bounded rate
+warm_unit() { # UNIT LABEL: the hot names into the cache, then 1 s of mixed load at a bounded rate
 	local u=$1 i qn qt
 	for i in 1 2; do while read -r qn qt; do dq "${U_PORT[$u]}" "$qn" "$qt" >/dev/null; done <"$HOT"; done
 	timeout 20 taskset -c "$CLIENT_CPU" dnsperf -s "$ADDR" -p "${U_PORT[$u]}" -d "$RUN/q/warmup.txt" -n 1 -l 1 \
@@ -611,17 +610,18 @@ for r in $(seq "$PROBE_ROUNDS"); do
 	for s in ${SCENARIOS//,/ }; do
 		for k in $(seq 0 $((NL - 1))); do
 			u=${PARTNERS[$(((k + r - 1) % NL))]}
+			# with_loki: loki is probed too (PARTNERS never holds loki then)
 			with_loki=0
 			[ -n "${LPID[loki]:-}" ] && [[ ",${U_SCEN[loki]}," == *",$s,"* ]] && kill -0 "${LPID[loki]}" 2>/dev/null && with_loki=1
 			[[ ",${U_SCEN[$u]}," == *",$s,"* ]] || u=''
 			[ -n "$u" ] && ! kill -0 "${LPID[$u]}" 2>/dev/null && { DEAD[$u]=${DEAD[$u]:-"died during the latency probes"}; u=''; }
 			if [ -n "$u" ]; then
 				# who starts first alternates from round to round
-				[ "$with_loki" = 1 ] && [ "$u" != loki ] && [ $((r % 2)) = 1 ] && probe_start loki "$s" "$r" "r$r-$u"
+				[ "$with_loki" = 1 ] && [ $((r % 2)) = 1 ] && probe_start loki "$s" "$r" "r$r-$u"
 				probe_start "$u" "$s" "$r" "r$r"
-				[ "$with_loki" = 1 ] && [ "$u" != loki ] && [ $((r % 2)) = 0 ] && probe_start loki "$s" "$r" "r$r-$u"
+				[ "$with_loki" = 1 ] && [ $((r % 2)) = 0 ] && probe_start loki "$s" "$r" "r$r-$u"
 				probe_end "$u" "$s" "r$r"
-				[ "$with_loki" = 1 ] && [ "$u" != loki ] && probe_end loki "$s" "r$r-$u"
+				[ "$with_loki" = 1 ] && probe_end loki "$s" "r$r-$u"
 			elif [ "$with_loki" = 1 ] && [ "$k" = 0 ] && ! partner_runs "$s"; then
 				# a scenario only loki runs (tcp-hot without TCP peers): alone
 				probe_start loki "$s" "$r" "r$r"
